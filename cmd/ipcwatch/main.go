@@ -103,18 +103,3 @@ func notBuilt(name string) command {
 		return fmt.Errorf("not built yet in this version of ipcwatch")
 	}
 }
-
-func registerAgent(app *kingpin.Application) (string, command) {
-	app.Command("agent", "Run the agent: serve Prometheus metrics from the inventory, the eBPF probes and a periodic self-test.")
-	return "agent", notBuilt("agent")
-}
-
-func registerLs(app *kingpin.Application) (string, command) {
-	app.Command("ls", "List every live IPC object with the processes at each end.")
-	return "ls", notBuilt("ls")
-}
-
-func registerTop(app *kingpin.Application) (string, command) {
-	app.Command("top", "Show live IPC activity per process, mechanism, channel and signal.")
-	return "top", notBuilt("top")
-}
