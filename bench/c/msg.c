@@ -107,7 +107,7 @@ static void mq_name(struct chan *c, int i, char *out, size_t len)
 
 static int mq_setup(struct chan *c)
 {
-	struct mq_attr a = {.mq_maxmsg = 1, .mq_msgsize = (long)c->size};
+	struct mq_attr a = {.mq_maxmsg = 10, .mq_msgsize = (long)c->size};
 	char n[100];
 	for (int i = 0; i < 2; i++) {
 		mq_name(c, i, n, sizeof n);

@@ -1,0 +1,140 @@
+package ipc
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+)
+
+var benchRounds = flag.Int("ipc.rounds", 5, "rounds of BenchmarkRoundTrip, each running the Go session and the C reference once")
+
+// cReferenceSrc is the C reference ping-pong, relative to this package.
+const cReferenceSrc = "../bench/c"
+
+// buildCReference compiles the C reference into dir and returns its path, or
+// skips b when the machine has no C compiler (scripts/deps.sh installs gcc).
+func buildCReference(b *testing.B, dir string) string {
+	b.Helper()
+	cc := os.Getenv("CC")
+	if cc == "" {
+		cc = "cc"
+	}
+	if _, err := exec.LookPath(cc); err != nil {
+		b.Skipf("no C compiler (%s) for the C reference: %v", cc, err)
+	}
+	srcs, err := filepath.Glob(filepath.Join(cReferenceSrc, "*.c"))
+	if err != nil || len(srcs) == 0 {
+		b.Fatalf("finding the C reference in %s: %v", cReferenceSrc, err)
+	}
+	bin := filepath.Join(dir, "pingpong")
+	args := append([]string{"-O2", "-Wall", "-o", bin}, srcs...)
+	if out, err := exec.Command(cc, append(args, "-lrt")...).CombinedOutput(); err != nil {
+		b.Fatalf("building the C reference: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// BenchmarkRoundTrip measures each mechanism's round trip between two
+// processes on one CPU with 64-byte messages (8 for signal and eventfd), and
+// the same round trip in the C reference (bench/c), alternating the two over
+// several rounds so that the machine's drift hits both alike. ns/op is the Go
+// round trip; go-p50-ns and c-p50-ns are the medians over the rounds of each
+// round's p50, and ratio is go-p50-ns / c-p50-ns (the goal: at most 1.25).
+func BenchmarkRoundTrip(b *testing.B) {
+	cref := buildCReference(b, b.TempDir())
+	for _, name := range Names() {
+		b.Run(name, func(b *testing.B) {
+			m, _ := Lookup(name)
+			limit, _ := m.MaxSize()
+			size := min(64, limit)
+			rounds := max(*benchRounds, 1)
+			n := max((b.N+rounds-1)/rounds, 1)
+			var goP50, cP50 []int64
+			b.ResetTimer()
+			b.StopTimer()
+			for r := 0; r < rounds; r++ {
+				// Alternate which side goes first.
+				for side := range 2 {
+					if (r+side)%2 == 0 {
+						p, err := goRoundTrips(b, name, size, n)
+						if err != nil {
+							b.Fatalf("round %d: %v", r, err)
+						}
+						goP50 = append(goP50, p)
+					} else {
+						p, err := cRoundTrips(cref, name, size, n)
+						if err != nil {
+							b.Fatalf("round %d: C reference: %v", r, err)
+						}
+						cP50 = append(cP50, p)
+					}
+				}
+			}
+			g, c := median(goP50), median(cP50)
+			b.ReportMetric(float64(g), "go-p50-ns")
+			b.ReportMetric(float64(c), "c-p50-ns")
+			b.ReportMetric(float64(g)/float64(c), "ratio")
+		})
+	}
+}
+
+// goRoundTrips runs one Go session of n timed round trips after a warm-up,
+// with the benchmark timer running only over the timed ones, and returns
+// their p50.
+func goRoundTrips(b *testing.B, name string, size, n int) (int64, error) {
+	o := SessionOptions{Size: size, CPU: SameCPU, Timeout: 5 * time.Second,
+		PeerCommand: []string{os.Args[0], PeerArg}}
+	s, err := Start(context.Background(), name, o)
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	defer debug.SetGCPercent(debug.SetGCPercent(-1)) // as Run does
+	if _, err := s.PingPong(min(max(n/10, 10), 1000), nil); err != nil {
+		return 0, fmt.Errorf("warm-up: %w", err)
+	}
+	b.StartTimer()
+	samples, err := s.PingPong(n, nil)
+	b.StopTimer()
+	if err != nil {
+		return 0, err
+	}
+	if err := s.Close(); err != nil {
+		return 0, err
+	}
+	return summarize(samples).P50.Nanoseconds(), nil
+}
+
+// cRoundTrips runs the C reference for n round trips and returns its p50.
+func cRoundTrips(bin, name string, size, n int) (int64, error) {
+	cmd := exec.Command(bin, name, "-s", strconv.Itoa(size), "-n", strconv.Itoa(n), "-c", string(SameCPU))
+	var stderr boundedBuffer
+	stderr.max = 4096
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s", err, stderr.String())
+	}
+	var r struct {
+		P50 int64 `json:"p50_ns"`
+	}
+	if err := json.Unmarshal(out, &r); err != nil || r.P50 <= 0 {
+		return 0, fmt.Errorf("reading its result %q: %v", out, err)
+	}
+	return r.P50, nil
+}
+
+func median(v []int64) int64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
