@@ -140,11 +140,13 @@ static int box_peer(struct chan *c, struct ep *e)
 /* sysv_shm: one segment with a buffer each way; semaphores 0 and 1 say the
  * buffer to the peer is full and empty, 2 and 3 the same for the buffer
  * from it. */
+/* sem waits (op -1) at most 5 s; a post (op +1) never blocks and, as on the
+ * Go side, passes no timeout. */
 static int sem(int id, unsigned short num, short op)
 {
 	struct sembuf b = {.sem_num = num, .sem_op = op};
 	struct timespec ts = {.tv_sec = 5};
-	while (semtimedop(id, &b, 1, &ts) < 0)
+	while (semtimedop(id, &b, 1, op < 0 ? &ts : NULL) < 0)
 		if (errno != EINTR)
 			return fail("semtimedop");
 	return 0;
