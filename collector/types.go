@@ -289,6 +289,10 @@ type Options struct {
 	// PipeBuffers gives bytes queued in pipes and FIFOs; nil leaves them
 	// unknown.
 	PipeBuffers PipeBufferSource
+	// ReopenPipes, without PipeBuffers, reads bytes queued and capacity by
+	// reopening each pipe read-only through /proc/PID/fd/N (see
+	// pipesAndFIFOs for why that is safe); otherwise they stay unknown.
+	ReopenPipes bool
 	// Logger gets debug lines about what is absent; nil discards them.
 	Logger *slog.Logger
 }

@@ -1,0 +1,91 @@
+package collector
+
+import (
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// pipesAndFIFOs finds anonymous pipes ("pipe:[INODE]" fd links) and FIFOs
+// (path fds whose file is S_IFIFO), with every endpoint and, when known,
+// the bytes queued and the buffer capacity.
+//
+// Bytes queued and capacity come from the PipeBufferSource (a BPF task_file
+// iterator). Without one they stay unknown, unless Options.ReopenPipes asks
+// to reopen each pipe through /proc/PID/fd/N (O_RDONLY|O_NONBLOCK) and ask
+// FIONREAD and F_GETPIPE_SZ. Opening a pipe that way is a real open: it
+// counts as one more reader while it lasts. It is done only when some
+// process already holds the read end, so no writer blocked in open(2) on a
+// FIFO is woken and no writer misses an EPIPE it would otherwise get.
+func (b *build) pipesAndFIFOs() {
+	type key struct{ dev, ino uint64 }
+	objs := map[key]*Object{}
+	var order []key
+	for _, p := range b.procs {
+		for _, e := range p.FDs {
+			var k key
+			var typ, name string
+			switch {
+			case strings.HasPrefix(e.Target, "pipe:["):
+				_, inner, ok := parseFDTarget(e.Target)
+				ino, err := strconv.ParseUint(inner, 10, 64)
+				if !ok || err != nil {
+					continue
+				}
+				k, typ = key{0, ino}, TypePipe
+			case e.Stat && e.Mode&unix.S_IFMT == unix.S_IFIFO:
+				k, typ, name = key{e.Dev, e.Ino}, TypeFIFO, e.Target
+			default:
+				continue
+			}
+			o := objs[k]
+			if o == nil {
+				o = &Object{Type: typ, ID: k.ino, Name: name}
+				objs[k] = o
+				order = append(order, k)
+			}
+			o.Endpoints = append(o.Endpoints, endpoint(p, e.FD, e.Access))
+		}
+	}
+	var buffers map[uint64]PipeBuffer
+	if src := b.c.opts.PipeBuffers; src != nil {
+		var err error
+		if buffers, err = src.PipeBuffers(); err != nil {
+			b.missing("pipe and fifo queued bytes", "reading pipe buffers: "+err.Error())
+		}
+	} else if !b.c.opts.ReopenPipes && len(order) > 0 {
+		b.missing("pipe and fifo queued bytes and capacity", "no BPF pipe buffer source")
+	}
+	for _, k := range order {
+		o := objs[k]
+		if pb, ok := buffers[o.ID]; ok && buffers != nil {
+			o.Attributes.QueuedBytes, o.Attributes.CapacityBytes = ptr(pb.Queued), ptr(pb.Capacity)
+		} else if b.c.opts.ReopenPipes {
+			o.Attributes.QueuedBytes, o.Attributes.CapacityBytes = b.reopenPipe(o.Endpoints)
+		}
+		b.inv.Objects = append(b.inv.Objects, *o)
+	}
+}
+
+// reopenPipe opens the pipe through a holder's fd link and reads the bytes
+// queued and the capacity; nil, nil when no reader holds it or it fails.
+func (b *build) reopenPipe(eps []Endpoint) (queued, capacity *uint64) {
+	for _, ep := range eps {
+		if ep.Access != AccessRead && ep.Access != AccessReadWrite {
+			continue
+		}
+		path := b.c.opts.ProcRoot + "/" + strconv.Itoa(ep.PID) + "/fd/" + strconv.Itoa(ep.FD)
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+		if err != nil {
+			continue
+		}
+		n, err1 := unix.IoctlGetInt(fd, unix.TIOCINQ) // FIONREAD
+		size, err2 := unix.FcntlInt(uintptr(fd), unix.F_GETPIPE_SZ, 0)
+		unix.Close(fd)
+		if err1 == nil && err2 == nil {
+			return ptr(uint64(n)), ptr(uint64(size))
+		}
+	}
+	return nil, nil
+}
