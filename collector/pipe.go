@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ipcwatch/ipcwatch/probes"
 )
 
 // pipesAndFIFOs finds anonymous pipes ("pipe:[INODE]" fd links) and FIFOs
@@ -48,7 +50,7 @@ func (b *build) pipesAndFIFOs() {
 			o.Endpoints = append(o.Endpoints, endpoint(p, e.FD, e.Access))
 		}
 	}
-	var buffers map[uint64]PipeBuffer
+	var buffers map[uint64]probes.PipeBuffer
 	if src := b.c.opts.PipeBuffers; src != nil {
 		var err error
 		if buffers, err = src.PipeBuffers(); err != nil {

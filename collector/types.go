@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"log/slog"
 	"slices"
+
+	"github.com/ipcwatch/ipcwatch/probes"
 )
 
 // Object types: the mechanism names used everywhere in ipcwatch, plus
@@ -267,17 +269,10 @@ type Inventory struct {
 	Missing    []Missing    `json:"missing"`
 }
 
-// PipeBuffer is the fill of one pipe or FIFO, as a BPF iterator sees it.
-type PipeBuffer struct {
-	Inode    uint64
-	Queued   uint64
-	Capacity uint64
-}
-
 // PipeBufferSource gives the bytes queued in every pipe and FIFO, keyed by
-// inode (probes.Probes does, from a BPF task_file iterator).
+// inode (*probes.Probes does, from a BPF task_file iterator).
 type PipeBufferSource interface {
-	PipeBuffers() (map[uint64]PipeBuffer, error)
+	PipeBuffers() (map[uint64]probes.PipeBuffer, error)
 }
 
 // Options say what to collect and where to read it.
