@@ -120,38 +120,18 @@ static int fifo_peer(struct chan *c, struct ep *e)
 	return 0;
 }
 
-/* sockets: one send and one recv per message */
-static int sock_send(struct ep *e, const unsigned char *m, size_t n)
+/* Sockets. Stream sockets (unix_stream, tcp) move messages with write and
+ * read, as pipes do; message sockets (unix_seqpacket, unix_dgram) with one
+ * send (MSG_NOSIGNAL) and one recv (MSG_TRUNC) each. Every socket has
+ * SO_RCVTIMEO and SO_SNDTIMEO set to the timeout. */
+static int sock_send_msg(struct ep *e, const unsigned char *m, size_t n)
 {
-	while (n > 0) {
-		ssize_t w = send(e->wfd, m, n, 0);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return fail("sending");
-		}
-		m += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int sock_recv_stream(struct ep *e, unsigned char *b, size_t n)
-{
-	size_t got = 0;
-	while (got < n) {
-		ssize_t r = recv(e->rfd, b + got, n - got, 0);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return fail("receiving");
-		}
-		if (r == 0) {
-			errno = EPIPE;
-			return fail("receiving: peer closed its end");
-		}
-		got += (size_t)r;
-	}
+	ssize_t w;
+	do
+		w = send(e->wfd, m, n, MSG_NOSIGNAL);
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		return fail("sending");
 	return 0;
 }
 
@@ -170,13 +150,17 @@ static int sock_recv_msg(struct ep *e, unsigned char *b, size_t n)
 	return 0;
 }
 
-static void sock_ep(struct chan *c, struct ep *e, int fd)
+static int sock_ep(struct chan *c, struct ep *e, int fd)
 {
-	(void)c;
+	struct timeval tv = {.tv_sec = c->timeout_s};
+	int stream = strcmp(c->mech, "unix_stream") == 0 || strcmp(c->mech, "tcp") == 0;
 	e->rfd = e->wfd = fd;
-	e->send = sock_send;
-	e->recv = strcmp(c->mech, "unix_stream") == 0 || strcmp(c->mech, "tcp") == 0
-		? sock_recv_stream : sock_recv_msg;
+	e->send = stream ? stream_send : sock_send_msg;
+	e->recv = stream ? stream_recv : sock_recv_msg;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0)
+		return fail("setting socket timeouts");
+	return 0;
 }
 
 /* A listening socket in fd[0]; the peer connects, the creator accepts. */
@@ -243,7 +227,8 @@ static int listen_creator(struct chan *c, struct ep *e)
 	if (fd < 0)
 		return fail("accepting");
 	close_fds(c);
-	sock_ep(c, e, fd);
+	if (sock_ep(c, e, fd) < 0)
+		return -1;
 	return nodelay(c, fd);
 }
 
@@ -255,7 +240,8 @@ static int listen_peer(struct chan *c, struct ep *e)
 	close_fds(c);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len) < 0)
 		return fail("connecting");
-	sock_ep(c, e, fd);
+	if (sock_ep(c, e, fd) < 0)
+		return -1;
 	return nodelay(c, fd);
 }
 
@@ -269,26 +255,26 @@ static int pair_setup(struct chan *c)
 
 static int pair_creator(struct chan *c, struct ep *e)
 {
-	sock_ep(c, e, c->fd[0]);
 	close(c->fd[1]);
-	return 0;
+	return sock_ep(c, e, c->fd[0]);
 }
 
 static int pair_peer(struct chan *c, struct ep *e)
 {
-	sock_ep(c, e, c->fd[1]);
 	close(c->fd[0]);
-	return 0;
+	return sock_ep(c, e, c->fd[1]);
 }
 
-/* eventfd: two counters, fd[0] to the peer, fd[1] from it; the 8-byte
- * message is the counter value plus one (a write of 0 would wake nobody) */
+/* eventfd: two counters, fd[0] to the peer, fd[1] from it. As in
+ * ipc/eventfd.go, the 8-byte message is written as 2^63 + payload: a write of
+ * 0 would wake nobody, and the bias keeps two messages from adding up. */
+#define EFD_BIAS (1ULL << 63)
+
 static int efd_send(struct ep *e, const unsigned char *m, size_t n)
 {
-	uint64_t v;
-	memcpy(&v, m, 8);
-	v++;
-	(void)n;
+	uint64_t v = 0;
+	memcpy(&v, m, n);
+	v += EFD_BIAS;
 	return write_full(e->wfd, (unsigned char *)&v, 8);
 }
 
@@ -297,7 +283,11 @@ static int efd_recv(struct ep *e, unsigned char *b, size_t n)
 	uint64_t v;
 	if (read_full(e->rfd, (unsigned char *)&v, 8) < 0)
 		return -1;
-	v--;
+	if (v < EFD_BIAS) {
+		fprintf(stderr, "pingpong: eventfd counter %#llx holds no message\n", (unsigned long long)v);
+		return -1;
+	}
+	v -= EFD_BIAS;
 	memcpy(b, &v, n);
 	return 0;
 }

@@ -13,9 +13,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* signal: a real-time signal sent to the other end's thread with the 8-byte
- * message as its value, taken with sigtimedwait while blocked */
-#define PP_SIGNAL (SIGRTMIN + 4)
+/* signal: real-time signal 42 sent to the other end's thread
+ * (rt_tgsigqueueinfo, SI_QUEUE) with the 8-byte message as its value, taken
+ * with sigtimedwait while blocked; the receiver checks the sender's pid and
+ * si_code, as ipc/signal.go does. */
+#define PP_SIGNAL 42
 
 static int sig_send(struct ep *e, const unsigned char *m, size_t n)
 {
@@ -43,6 +45,11 @@ static int sig_recv(struct ep *e, unsigned char *b, size_t n)
 	while (sigtimedwait(&set, &info, &ts) < 0)
 		if (errno != EINTR)
 			return fail("waiting for signal");
+	if (info.si_code != SI_QUEUE || info.si_pid != e->peer) {
+		fprintf(stderr, "pingpong: signal from pid %d (si_code %d), not from the peer\n",
+			(int)info.si_pid, info.si_code);
+		return -1;
+	}
 	memcpy(b, &info.si_value, n);
 	return 0;
 }
