@@ -106,6 +106,9 @@ func mapMailboxes(fd, size int, creator bool, timeout time.Duration) (*mailboxEn
 }
 
 func (e *mailboxEndpoint) Send(msg []byte) error {
+	if len(msg) > len(e.out.data) {
+		return fmt.Errorf("%w: %d bytes on a channel of %d-byte messages", ErrTooLarge, len(msg), len(e.out.data))
+	}
 	if err := e.wait(e.out.state, 0, "an empty mailbox"); err != nil {
 		return err
 	}

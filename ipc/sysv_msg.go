@@ -80,6 +80,9 @@ func newSysVMsgEndpoint(r, w, size int) *sysvMsgEndpoint {
 }
 
 func (e *sysvMsgEndpoint) Send(msg []byte) error {
+	if len(msg) > len(e.sbuf)-msgTypeSize {
+		return fmt.Errorf("%w: %d bytes on a channel of %d-byte messages", ErrTooLarge, len(msg), len(e.sbuf)-msgTypeSize)
+	}
 	copy(e.sbuf[msgTypeSize:], msg)
 	for {
 		_, _, errno := unix.Syscall6(unix.SYS_MSGSND, uintptr(e.w), uintptr(unsafe.Pointer(&e.sbuf[0])),
@@ -95,6 +98,9 @@ func (e *sysvMsgEndpoint) Send(msg []byte) error {
 }
 
 func (e *sysvMsgEndpoint) Recv(buf []byte) error {
+	if len(buf) > len(e.rbuf)-msgTypeSize {
+		return fmt.Errorf("receiving into %d bytes on a channel of %d-byte messages", len(buf), len(e.rbuf)-msgTypeSize)
+	}
 	for {
 		n, _, errno := unix.Syscall6(unix.SYS_MSGRCV, uintptr(e.r), uintptr(unsafe.Pointer(&e.rbuf[0])),
 			uintptr(len(buf)), 0, 0, 0)

@@ -175,6 +175,10 @@ func (e *sysvShmEndpoint) semPost(num uint16) error {
 }
 
 func (e *sysvShmEndpoint) Send(msg []byte) error {
+	if len(msg) != len(e.out) {
+		// The buffer carries no length: every message fills it.
+		return fmt.Errorf("sending %d bytes on a channel of exactly %d-byte messages", len(msg), len(e.out))
+	}
 	if err := e.semWait(e.outEmpty, "an empty buffer"); err != nil {
 		return err
 	}
@@ -183,6 +187,9 @@ func (e *sysvShmEndpoint) Send(msg []byte) error {
 }
 
 func (e *sysvShmEndpoint) Recv(buf []byte) error {
+	if len(buf) != len(e.in) {
+		return fmt.Errorf("receiving into %d bytes on a channel of exactly %d-byte messages", len(buf), len(e.in))
+	}
 	if err := e.semWait(e.inFull, "a message"); err != nil {
 		return err
 	}
