@@ -41,7 +41,9 @@ mechs=$(awk '{print $1}' "$tmp/ratios" | paste -sd, -)
 go build -o "$tmp/ipcwatch" ./cmd/ipcwatch
 # The whole run at 64 bytes; mechanisms that cannot carry 64 bytes fail
 # there and run again at their own limit.
-"$tmp/ipcwatch" bench --cpu same --size 64 --mechanism "$mechs" --json >"$tmp/bench.json" 2>"$tmp/bench.err" || true
+only=()
+[ "$filter" = . ] || only=(--mechanism "$mechs")
+"$tmp/ipcwatch" bench --cpu same --size 64 "${only[@]}" --json >"$tmp/bench.json" 2>"$tmp/bench.err" || true
 # mechanism size p50 p90 p99 msgs/s, from the indented JSON list
 parse() {
   awk -F': ' '
@@ -53,18 +55,17 @@ parse() {
     /"msgs_per_sec"/ { gsub(/,/, "", $2); print m, s, p50, p90, p99, $2 }' "$1"
 }
 parse "$tmp/bench.json" >"$tmp/bench"
-missing=$(awk 'NR == FNR { seen[$1] = 1; next } !($1 in seen) { print $1 }' "$tmp/bench" "$tmp/ratios" | paste -sd, -)
-if [ -n "$missing" ]; then
-  "$tmp/ipcwatch" bench --cpu same --mechanism "$missing" --json >"$tmp/bench2.json" 2>>"$tmp/bench.err" || true
+for m in $(awk 'FILENAME == ARGV[1] { seen[$1] = 1; next } !($1 in seen) { print $1 }' "$tmp/bench" "$tmp/ratios"); do
+  "$tmp/ipcwatch" bench --cpu same --mechanism "$m" --json >"$tmp/bench2.json" 2>>"$tmp/bench.err" || true
   parse "$tmp/bench2.json" >>"$tmp/bench"
-fi
+done
 
 echo "Round trip, both processes on one CPU; Go and C p50 are medians of ${rounds} interleaved rounds of $((count / rounds)) round trips each."
 echo
 echo "| mechanism | size | Go p50 | C p50 | ratio | goal ≤ ${goal} | ipcwatch bench p50 | p90 | p99 | msgs/s |"
 echo "|---|--:|--:|--:|--:|:-:|--:|--:|--:|--:|"
 awk -v goal="$goal" '
-  NR == FNR { b[$1] = $0; next }
+  FILENAME == ARGV[1] { b[$1] = $0; next }
   {
     split(b[$1], f, " ")
     ok = ($4 + 0 <= goal) ? "yes" : "**no**"

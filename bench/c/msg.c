@@ -19,16 +19,13 @@
  * si_code, as ipc/signal.go does. */
 #define PP_SIGNAL 42
 
+static siginfo_t sig_out; /* filled once; only the value changes */
+static sigset_t sig_set;
+
 static int sig_send(struct ep *e, const unsigned char *m, size_t n)
 {
-	siginfo_t info;
-	memset(&info, 0, sizeof info);
-	info.si_signo = PP_SIGNAL;
-	info.si_code = SI_QUEUE;
-	info.si_pid = getpid();
-	info.si_uid = getuid();
-	memcpy(&info.si_value, m, n);
-	while (syscall(SYS_rt_tgsigqueueinfo, e->peer, e->peer, PP_SIGNAL, &info) < 0)
+	memcpy(&sig_out.si_value, m, n);
+	while (syscall(SYS_rt_tgsigqueueinfo, e->peer, e->peer, PP_SIGNAL, &sig_out) < 0)
 		if (errno != EAGAIN && errno != EINTR)
 			return fail("queueing signal");
 	return 0;
@@ -36,13 +33,9 @@ static int sig_send(struct ep *e, const unsigned char *m, size_t n)
 
 static int sig_recv(struct ep *e, unsigned char *b, size_t n)
 {
-	sigset_t set;
 	siginfo_t info;
 	struct timespec ts = {.tv_sec = 5};
-	(void)e;
-	sigemptyset(&set);
-	sigaddset(&set, PP_SIGNAL);
-	while (sigtimedwait(&set, &info, &ts) < 0)
+	while (sigtimedwait(&sig_set, &info, &ts) < 0)
 		if (errno != EINTR)
 			return fail("waiting for signal");
 	if (info.si_code != SI_QUEUE || info.si_pid != e->peer) {
@@ -56,13 +49,22 @@ static int sig_recv(struct ep *e, unsigned char *b, size_t n)
 
 static int sig_setup(struct chan *c)
 {
-	sigset_t set;
 	(void)c;
-	sigemptyset(&set);
-	sigaddset(&set, PP_SIGNAL);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+	sigemptyset(&sig_set);
+	sigaddset(&sig_set, PP_SIGNAL);
+	if (sigprocmask(SIG_BLOCK, &sig_set, NULL) < 0)
 		return fail("blocking signal");
 	return 0;
+}
+
+/* sig_fill sets the sender's fields of the siginfo, in the process that sends. */
+static void sig_fill(void)
+{
+	memset(&sig_out, 0, sizeof sig_out);
+	sig_out.si_signo = PP_SIGNAL;
+	sig_out.si_code = SI_QUEUE;
+	sig_out.si_pid = getpid();
+	sig_out.si_uid = getuid();
 }
 
 static int sig_creator(struct chan *c, struct ep *e)
@@ -70,6 +72,7 @@ static int sig_creator(struct chan *c, struct ep *e)
 	e->send = sig_send;
 	e->recv = sig_recv;
 	e->peer = c->peer_tid;
+	sig_fill();
 	return 0;
 }
 
@@ -78,6 +81,7 @@ static int sig_peer(struct chan *c, struct ep *e)
 	e->send = sig_send;
 	e->recv = sig_recv;
 	e->peer = c->creator_tid;
+	sig_fill();
 	return 0;
 }
 
