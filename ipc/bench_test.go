@@ -24,12 +24,18 @@ const cReferenceSrc = "../bench/c"
 // skips b when the machine has no C compiler (scripts/deps.sh installs gcc).
 func buildCReference(b *testing.B, dir string) string {
 	b.Helper()
-	cc := os.Getenv("CC")
-	if cc == "" {
-		cc = "cc"
+	var cc string
+	for _, c := range []string{os.Getenv("CC"), "cc", "gcc", "clang"} {
+		if c == "" {
+			continue
+		}
+		if path, err := exec.LookPath(c); err == nil {
+			cc = path
+			break
+		}
 	}
-	if _, err := exec.LookPath(cc); err != nil {
-		b.Skipf("no C compiler (%s) for the C reference: %v", cc, err)
+	if cc == "" {
+		b.Skip("no C compiler (cc, gcc or clang; scripts/deps.sh installs gcc) to build the C reference")
 	}
 	srcs, err := filepath.Glob(filepath.Join(cReferenceSrc, "*.c"))
 	if err != nil || len(srcs) == 0 {
