@@ -1,13 +1,13 @@
 package probes
 
 var writeOps = map[string]bool{
-	"write": true, "writev": true, "pwrite64": true, "sendto": true, "sendmsg": true,
+	"write": true, "writev": true, "pwrite": true, "send": true, "sendmsg": true,
 	"sendmmsg": true, "splice_write": true, "vmsplice_write": true, "tee": true,
 	"mq_timedsend": true, "msgsnd": true,
 }
 
 var readOps = map[string]bool{
-	"read": true, "readv": true, "pread64": true, "recvfrom": true, "recvmsg": true,
+	"read": true, "readv": true, "pread": true, "recv": true, "recvmsg": true,
 	"recvmmsg": true, "splice_read": true, "vmsplice_read": true,
 	"mq_timedreceive": true, "msgrcv": true,
 }

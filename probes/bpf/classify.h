@@ -1,0 +1,109 @@
+/* Classifies the file behind a file descriptor as an IPC mechanism, from
+ * the inode mode, the superblock magic, the socket family and type, and the
+ * anonymous inode name. Every read is CO-RE. */
+#ifndef IPCWATCH_CLASSIFY_H
+#define IPCWATCH_CLASSIFY_H
+
+#include "common.h"
+
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define S_IFREG 0100000
+#define S_IFIFO 0010000
+#define PIPEFS_MAGIC 0x50495045
+#define MQUEUE_MAGIC 0x19800202
+#define ANON_INODE_FS_MAGIC 0x09041934
+#define TMPFS_MAGIC 0x01021994
+#define AF_UNIX 1
+#define SOCK_STREAM 1
+#define SOCK_DGRAM 2
+#define SOCK_SEQPACKET 5
+
+static __always_inline struct file *fd_file(struct task_struct *task, __u64 fd)
+{
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *f = NULL;
+
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	bpf_core_read(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+/* The 10 bytes of "[eventfd]" with its NUL. */
+static __always_inline bool is_eventfd(struct file *f)
+{
+	char name[10] = {};
+	const unsigned char *p = BPF_CORE_READ(f, f_path.dentry, d_name.name);
+
+	bpf_probe_read_kernel(name, sizeof(name), p);
+	return name[0] == '[' && name[1] == 'e' && name[2] == 'v' && name[3] == 'e' &&
+	       name[4] == 'n' && name[5] == 't' && name[6] == 'f' && name[7] == 'd' &&
+	       name[8] == ']' && name[9] == 0;
+}
+
+/* A tmpfs file is POSIX shared memory when it is a memfd ("memfd:" name) or
+ * lives on a tmpfs mounted on a directory named shm (/dev/shm). */
+static __always_inline bool is_posix_shm(struct file *f)
+{
+	char name[8] = {};
+	const unsigned char *p = BPF_CORE_READ(f, f_path.dentry, d_name.name);
+	struct vfsmount *vm = BPF_CORE_READ(f, f_path.mnt);
+	struct mount *m = (void *)vm - bpf_core_field_offset(struct mount, mnt);
+
+	bpf_probe_read_kernel(name, 6, p);
+	if (name[0] == 'm' && name[1] == 'e' && name[2] == 'm' && name[3] == 'f' &&
+	    name[4] == 'd' && name[5] == ':')
+		return true;
+	/* Mounts stacked on the same directory sit on the root of the one below. */
+	for (int i = 0; i < 4; i++) {
+		p = BPF_CORE_READ(m, mnt_mountpoint, d_name.name);
+		bpf_probe_read_kernel(name, 4, p);
+		if (name[0] != '/')
+			break;
+		m = BPF_CORE_READ(m, mnt_parent);
+	}
+	return name[0] == 's' && name[1] == 'h' && name[2] == 'm' && name[3] == 0;
+}
+
+/* classify returns the mechanism of f, or MECH_NONE for files that are not
+ * IPC channels (regular files, TCP sockets, terminals, ...). With mapped set
+ * it also recognises the shared memory files that mmap maps. */
+static __always_inline enum mech classify(struct file *f, bool mapped)
+{
+	struct inode *inode;
+	__u16 mode;
+	__u64 magic;
+
+	if (!f)
+		return MECH_NONE;
+	inode = BPF_CORE_READ(f, f_inode);
+	mode = BPF_CORE_READ(inode, i_mode) & S_IFMT;
+	if (mode == S_IFIFO) {
+		magic = BPF_CORE_READ(inode, i_sb, s_magic);
+		return magic == PIPEFS_MAGIC ? MECH_PIPE : MECH_FIFO;
+	}
+	if (mode == S_IFSOCK) {
+		struct socket *sock = BPF_CORE_READ(f, private_data);
+		if (BPF_CORE_READ(sock, sk, __sk_common.skc_family) != AF_UNIX)
+			return MECH_NONE;
+		switch (BPF_CORE_READ(sock, type)) {
+		case SOCK_STREAM: return MECH_UNIX_STREAM;
+		case SOCK_DGRAM: return MECH_UNIX_DGRAM;
+		case SOCK_SEQPACKET: return MECH_UNIX_SEQPACKET;
+		}
+		return MECH_NONE;
+	}
+	magic = BPF_CORE_READ(inode, i_sb, s_magic);
+	if (magic == MQUEUE_MAGIC)
+		return MECH_POSIX_MQ;
+	if (magic == ANON_INODE_FS_MAGIC)
+		return is_eventfd(f) ? MECH_EVENTFD : MECH_NONE;
+	if (mapped && mode == S_IFREG)
+		return magic == TMPFS_MAGIC && is_posix_shm(f) ? MECH_POSIX_SHM : MECH_MMAP;
+	return MECH_NONE;
+}
+
+#endif

@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Counts the IPC syscalls of every mechanism, per (mechanism, op, process),
+ * and the time spent in them, per (mechanism, op). The same logic runs from
+ * two hooks, chosen by user space:
+ *  - tp_btf/sys_enter and tp_btf/sys_exit: the raw_syscalls tracepoints,
+ *    stable since 4.17 (BTF-typed since 5.5); one program pair sees every
+ *    syscall and a table indexed by syscall number filters them.
+ *  - tracepoint/syscalls/sys_{enter,exit}_NAME: the per-syscall trace
+ *    events, ABI since 4.14; only the traced syscalls run a program. */
+#include "common.h"
+#include "classify.h"
+
+/* How a syscall is handled; user space fills syscall_cfg by syscall number. */
+enum kind {
+	KIND_NONE = 0,
+	KIND_FD,       /* args[arg] is an fd: count when it is an IPC channel */
+	KIND_FIXED,    /* always counts, as mechanism mech */
+	KIND_SOCKET,   /* socket/socketpair: counts AF_UNIX, mech from args[1] */
+	KIND_MKNOD,    /* args[arg] is a mode: counts S_IFIFO */
+	KIND_SHM_OPEN, /* openat: counts paths under /dev/shm/ */
+	KIND_MMAP,     /* counts MAP_SHARED mappings of files */
+	KIND_SPLICE,   /* splice: args[2] out (op), else args[0] in (op_alt) */
+	KIND_TEE,      /* tee: args[1] out */
+	KIND_VMSPLICE, /* vmsplice: op for a write end, op_alt for a read end */
+	KIND_MMSG,     /* sendmmsg/recvmmsg: bytes from the mmsghdr array */
+};
+
+/* Where the bytes of a call come from. */
+enum bytes_src {
+	BYTES_NONE = 0,
+	BYTES_RET,      /* the return value, when positive */
+	BYTES_ARG,      /* an argument (msgsnd and mq_timedsend size, mmap length),
+			   when the call succeeded */
+};
+
+struct syscall_cfg {
+	__u8 kind;
+	__u8 mech;
+	__u8 op;
+	__u8 op_alt;
+	__u8 arg;
+	__u8 bytes;
+};
+
+#define MAX_SYSCALLS 512
+#define MAX_OPS 64
+#define MMSG_MAX 16
+
+/* The in-flight call of one task, from sys_enter to sys_exit. */
+struct inflight {
+	__u64 ts;
+	__u64 aux;
+	__u32 nr;
+	__u8 mech;
+	__u8 op;
+	__u8 bytes;
+	__u8 kind;
+};
+
+struct op_key {
+	__u32 pid;
+	__u8 mech;
+	__u8 op;
+	__u16 pad;
+};
+
+struct op_val {
+	__u64 calls;
+	__u64 errors;
+	__u64 bytes;
+	char comm[16];
+};
+
+enum op_map { MAP_OP_STATS = 0, MAP_INFLIGHT, MAP_COUNT };
+
+/* Syscall number -> how to handle it (kind 0: not traced). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_SYSCALLS);
+	__type(key, __u32);
+	__type(value, struct syscall_cfg);
+} cfg_by_nr SEC(".maps");
+
+/* Task -> its traced call in flight (start time, mechanism, op). */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct inflight);
+} inflight SEC(".maps");
+
+/* (process, mechanism, op) -> calls, errors, bytes and comm, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct op_key);
+	__type(value, struct op_val);
+} op_stats SEC(".maps");
+
+/* mechanism * MAX_OPS + op -> log2 histogram of ns spent in the call, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MECH_COUNT * MAX_OPS);
+	__type(key, __u32);
+	__type(value, struct hist);
+} op_hist SEC(".maps");
+
+/* enum op_map -> entries inserted and inserts that failed, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MAP_COUNT);
+	__type(key, __u32);
+	__type(value, struct map_stat);
+} op_map_stats SEC(".maps");
+
+/* Anchors for bpf2go -type. */
+const struct op_key *unused_op_key __attribute__((unused));
+const struct op_val *unused_op_val __attribute__((unused));
+const struct syscall_cfg *unused_syscall_cfg __attribute__((unused));
+const struct hist *unused_hist __attribute__((unused));
+const struct map_stat *unused_map_stat __attribute__((unused));
+const enum mech *unused_mech __attribute__((unused));
+const enum kind *unused_kind __attribute__((unused));
+const enum bytes_src *unused_bytes_src __attribute__((unused));
+const enum op_map *unused_op_map __attribute__((unused));
+
+static __always_inline void map_stat(__u32 m, bool failed)
+{
+	struct map_stat *s = bpf_map_lookup_elem(&op_map_stats, &m);
+	if (!s)
+		return;
+	if (failed)
+		s->failures++;
+	else
+		s->inserts++;
+}
+
+static __always_inline bool sock_mech(__u64 type, __u8 *mech)
+{
+	switch (type & 0xf) {
+	case SOCK_STREAM: *mech = MECH_UNIX_STREAM; return true;
+	case SOCK_DGRAM: *mech = MECH_UNIX_DGRAM; return true;
+	case SOCK_SEQPACKET: *mech = MECH_UNIX_SEQPACKET; return true;
+	}
+	return false;
+}
+
+/* on_enter decides whether call nr is traced and, if so, records it as in
+ * flight. arg(i) reads syscall argument i. */
+#define ON_ENTER(NR, ARG)                                                          \
+	({                                                                         \
+		__u32 _nr = (NR);                                                  \
+		struct syscall_cfg *c = bpf_map_lookup_elem(&cfg_by_nr, &_nr);   \
+		struct task_struct *task;                                          \
+		struct inflight *in;                                               \
+		__u8 mech = 0, op;                                                 \
+		__u64 aux = 0;                                                     \
+		if (!c || !c->kind)                                                \
+			return 0;                                                  \
+		op = c->op;                                                        \
+		task = bpf_get_current_task_btf();                                 \
+		switch (c->kind) {                                                 \
+		case KIND_FD:                                                      \
+			mech = classify(fd_file(task, ARG(c->arg)), false);        \
+			aux = ARG(2);                                              \
+			break;                                                     \
+		case KIND_MMSG:                                                    \
+			mech = classify(fd_file(task, ARG(0)), false);             \
+			aux = ARG(1);                                              \
+			break;                                                     \
+		case KIND_FIXED:                                                   \
+			mech = c->mech;                                            \
+			aux = ARG(c->arg);                                         \
+			break;                                                     \
+		case KIND_SOCKET:                                                  \
+			if (ARG(0) != AF_UNIX || !sock_mech(ARG(1), &mech))        \
+				return 0;                                          \
+			break;                                                     \
+		case KIND_MKNOD:                                                   \
+			if ((ARG(c->arg) & S_IFMT) != S_IFIFO)                     \
+				return 0;                                          \
+			mech = MECH_FIFO;                                          \
+			break;                                                     \
+		case KIND_SHM_OPEN: {                                              \
+			char p[9] = {};                                            \
+			bpf_probe_read_user(p, sizeof(p), (void *)ARG(c->arg));    \
+			if (p[0] != '/' || p[1] != 'd' || p[2] != 'e' ||           \
+			    p[3] != 'v' || p[4] != '/' || p[5] != 's' ||           \
+			    p[6] != 'h' || p[7] != 'm' || p[8] != '/')             \
+				return 0;                                          \
+			mech = MECH_POSIX_SHM;                                     \
+			break;                                                     \
+		}                                                                  \
+		case KIND_MMAP:                                                    \
+			if (!(ARG(3) & 0x1) || (long)ARG(4) < 0)                   \
+				return 0;                                          \
+			mech = classify(fd_file(task, ARG(4)), true);              \
+			aux = ARG(1);                                              \
+			break;                                                     \
+		case KIND_SPLICE:                                                  \
+			mech = classify(fd_file(task, ARG(2)), false);             \
+			if (!mech) {                                               \
+				mech = classify(fd_file(task, ARG(0)), false);     \
+				op = c->op_alt;                                    \
+			}                                                          \
+			break;                                                     \
+		case KIND_TEE:                                                     \
+			mech = classify(fd_file(task, ARG(1)), false);             \
+			break;                                                     \
+		case KIND_VMSPLICE: {                                              \
+			struct file *f = fd_file(task, ARG(0));                    \
+			mech = classify(f, false);                                 \
+			if (!(BPF_CORE_READ(f, f_mode) & FMODE_WRITE))             \
+				op = c->op_alt;                                    \
+			break;                                                     \
+		}                                                                  \
+		}                                                                  \
+		if (!mech)                                                         \
+			return 0;                                                  \
+		in = bpf_task_storage_get(&inflight, task, 0,                      \
+					  BPF_LOCAL_STORAGE_GET_F_CREATE);         \
+		if (!in) {                                                         \
+			map_stat(MAP_INFLIGHT, true);                              \
+			return 0;                                                  \
+		}                                                                  \
+		in->nr = _nr;                                                      \
+		in->mech = mech;                                                   \
+		in->op = op;                                                       \
+		in->bytes = c->bytes;                                              \
+		in->kind = c->kind;                                                \
+		in->aux = aux;                                                     \
+		in->ts = bpf_ktime_get_ns();                                       \
+		return 0;                                                          \
+	})
+
+#define FMODE_WRITE 0x2
+
+/* Sums msg_len over the first n entries of a struct mmsghdr array. */
+static __always_inline __u64 mmsg_bytes(__u64 vec, long n)
+{
+	__u64 sum = 0;
+	for (int i = 0; i < MMSG_MAX; i++) {
+		__u32 len = 0;
+		if (i >= n)
+			break;
+		bpf_probe_read_user(&len, sizeof(len),
+				    (void *)(vec + i * sizeof(struct mmsghdr) +
+					     __builtin_offsetof(struct mmsghdr, msg_len)));
+		sum += len;
+	}
+	return sum;
+}
+
+static __always_inline int on_exit(__u32 nr, long ret)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct inflight *in = bpf_task_storage_get(&inflight, task, 0, 0);
+	struct op_key key = {};
+	struct op_val *v;
+	struct hist *h;
+	__u64 now, ts, bytes = 0;
+	__u32 idx;
+
+	if (!in || !in->ts)
+		return 0;
+	now = bpf_ktime_get_ns();
+	ts = in->ts;
+	in->ts = 0;
+	if (in->nr != nr)
+		return 0;
+	if (ret >= 0) {
+		switch (in->bytes) {
+		case BYTES_RET: bytes = ret; break;
+		case BYTES_ARG: bytes = in->aux; break;
+		}
+		if (in->kind == KIND_MMSG)
+			bytes = mmsg_bytes(in->aux, ret);
+	}
+
+	idx = (__u32)in->mech * MAX_OPS + in->op;
+	h = bpf_map_lookup_elem(&op_hist, &idx);
+	if (h)
+		hist_add(h, now - ts);
+
+	key.pid = bpf_get_current_pid_tgid() >> 32;
+	key.mech = in->mech;
+	key.op = in->op;
+	v = bpf_map_lookup_elem(&op_stats, &key);
+	if (!v) {
+		struct op_val nv = {};
+		bpf_get_current_comm(nv.comm, sizeof(nv.comm));
+		long err = bpf_map_update_elem(&op_stats, &key, &nv, BPF_NOEXIST);
+		if (err && err != -17 /* EEXIST: another CPU won */) {
+			map_stat(MAP_OP_STATS, true);
+			return 0;
+		}
+		if (!err)
+			map_stat(MAP_OP_STATS, false);
+		v = bpf_map_lookup_elem(&op_stats, &key);
+		if (!v)
+			return 0;
+	}
+	v->calls++;
+	if (ret < 0)
+		v->errors++;
+	else
+		v->bytes += bytes;
+	return 0;
+}
+
+#define REGS_ARG(i)                                                         \
+	((i) == 0 ? PT_REGS_PARM1_CORE_SYSCALL(regs) :                     \
+	 (i) == 1 ? PT_REGS_PARM2_CORE_SYSCALL(regs) :                     \
+	 (i) == 2 ? PT_REGS_PARM3_CORE_SYSCALL(regs) :                     \
+	 (i) == 3 ? PT_REGS_PARM4_CORE_SYSCALL(regs) :                     \
+	 PT_REGS_PARM5_CORE_SYSCALL(regs))
+
+/* raw_syscalls:sys_enter as a BTF raw tracepoint: stable since 4.17. */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(raw_sys_enter, struct pt_regs *regs, long id)
+{
+	ON_ENTER(id, REGS_ARG);
+}
+
+/* raw_syscalls:sys_exit as a BTF raw tracepoint: stable since 4.17. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(raw_sys_exit, struct pt_regs *regs, long ret)
+{
+	return on_exit(BPF_CORE_READ(regs, orig_ax), ret);
+}
+
+#define CTX_ARG(i) (a[(__u32)(i) & 7])
+
+/* syscalls:sys_enter_NAME trace events: ABI since 4.14, the record layout
+ * (nr, then six unsigned long args) is the same for every syscall. */
+SEC("tracepoint/syscalls/sys_enter")
+int tp_sys_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	/* The arguments are copied out: the context allows no variable offset,
+	 * and a direct read past a syscall's last argument would make the
+	 * program too big for the record of syscalls with fewer arguments. */
+	__u64 a[8] = {};
+
+	bpf_probe_read_kernel(a, 6 * sizeof(__u64), ctx->args);
+
+	ON_ENTER(ctx->id, CTX_ARG);
+}
+
+/* syscalls:sys_exit_NAME trace events: ABI since 4.14 (nr, ret). */
+SEC("tracepoint/syscalls/sys_exit")
+int tp_sys_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_exit(ctx->id, ctx->ret);
+}

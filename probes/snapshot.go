@@ -1,0 +1,231 @@
+package probes
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"unsafe"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"golang.org/x/sys/unix"
+)
+
+// Snapshot reads what the probes aggregated since Load.
+func (p *Probes) Snapshot() (*Snapshot, error) {
+	s := &Snapshot{Probes: append([]ProbeStatus(nil), p.status...)}
+	if p.sys != nil {
+		if err := p.readSyscalls(s); err != nil {
+			return nil, err
+		}
+	}
+	if p.sig != nil {
+		if err := p.readSignals(s); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (p *Probes) readSyscalls(s *Snapshot) error {
+	var key syscallsOpKey
+	var vals []syscallsOpVal
+	entries := uint64(0)
+	it := p.sys.OpStats.Iterate()
+	for it.Next(&key, &vals) {
+		entries++
+		c := OpCounters{Mechanism: mechNames[syscallsMech(key.Mech)], Op: opName(key.Op), PID: key.Pid}
+		for _, v := range vals {
+			c.Calls += v.Calls
+			c.Errors += v.Errors
+			c.Bytes += v.Bytes
+			if c.Comm == "" {
+				c.Comm = unix.ByteSliceToString(int8Bytes(v.Comm[:]))
+			}
+		}
+		s.Ops = append(s.Ops, c)
+	}
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("reading map op_stats: %w", err)
+	}
+	sort.Slice(s.Ops, func(i, j int) bool {
+		a, b := s.Ops[i], s.Ops[j]
+		if a.PID != b.PID {
+			return a.PID < b.PID
+		}
+		if a.Mechanism != b.Mechanism {
+			return a.Mechanism < b.Mechanism
+		}
+		return a.Op < b.Op
+	})
+
+	var idx uint32
+	var hists []syscallsHist
+	hit := p.sys.OpHist.Iterate()
+	for hit.Next(&idx, &hists) {
+		h := sumHists(hists)
+		if h.Count == 0 {
+			continue
+		}
+		s.Latency = append(s.Latency, OpLatency{
+			Mechanism: mechNames[syscallsMech(idx/maxOps)], Op: opName(uint8(idx % maxOps)), Histogram: h,
+		})
+	}
+	if err := hit.Err(); err != nil {
+		return fmt.Errorf("reading map op_hist: %w", err)
+	}
+
+	stats, err := readMapStats(p.sys.OpMapStats, uint32(syscallsOpMapMAP_COUNT))
+	if err != nil {
+		return fmt.Errorf("reading map op_map_stats: %w", err)
+	}
+	s.Drops = append(s.Drops,
+		MapDrops{Map: "op_stats", Dropped: dropped(stats[syscallsOpMapMAP_OP_STATS], entries)},
+		MapDrops{Map: "inflight", Dropped: stats[syscallsOpMapMAP_INFLIGHT].Failures})
+	return nil
+}
+
+func (p *Probes) readSignals(s *Snapshot) error {
+	var key signalSigKey
+	var v signalSigVal
+	entries := uint64(0)
+	it := p.sig.SigStats.Iterate()
+	for it.Next(&key, &v) {
+		entries++
+		s.Signals = append(s.Signals, SignalCount{
+			Signal:       int(key.Sig),
+			SenderPID:    key.Sender,
+			SenderComm:   unix.ByteSliceToString(int8Bytes(v.SenderComm[:])),
+			ReceiverPID:  key.Receiver,
+			ReceiverComm: unix.ByteSliceToString(int8Bytes(v.ReceiverComm[:])),
+			Generated:    v.Generated,
+			Delivered:    v.Delivered,
+		})
+	}
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("reading map sig_stats: %w", err)
+	}
+	sort.Slice(s.Signals, func(i, j int) bool {
+		a, b := s.Signals[i], s.Signals[j]
+		if a.Signal != b.Signal {
+			return a.Signal < b.Signal
+		}
+		if a.SenderPID != b.SenderPID {
+			return a.SenderPID < b.SenderPID
+		}
+		return a.ReceiverPID < b.ReceiverPID
+	})
+
+	var sig uint32
+	var hists []signalHist
+	hit := p.sig.SigHist.Iterate()
+	for hit.Next(&sig, &hists) {
+		var h Histogram
+		for _, x := range hists {
+			addHist(&h, x.Buckets[:], x.Count, x.Sum)
+		}
+		if h.Count > 0 {
+			s.SignalLatency = append(s.SignalLatency, SignalLatency{Signal: int(sig), Histogram: h})
+		}
+	}
+	if err := hit.Err(); err != nil {
+		return fmt.Errorf("reading map sig_hist: %w", err)
+	}
+
+	stats, err := readMapStats(p.sig.SigMapStats, uint32(signalSigMapMAP_SIG_COUNT))
+	if err != nil {
+		return fmt.Errorf("reading map sig_map_stats: %w", err)
+	}
+	s.Drops = append(s.Drops,
+		MapDrops{Map: "sig_stats", Dropped: dropped(stats[signalSigMapMAP_SIG_STATS], entries)},
+		MapDrops{Map: "sig_pending", Dropped: stats[signalSigMapMAP_SIG_PENDING].Failures})
+	return nil
+}
+
+type mapStat struct{ Inserts, Failures uint64 }
+
+// readMapStats sums a per-CPU array of struct map_stat.
+func readMapStats(m *ebpf.Map, n uint32) ([]mapStat, error) {
+	out := make([]mapStat, n)
+	for i := uint32(0); i < n; i++ {
+		var vals []syscallsMapStat
+		if err := m.Lookup(i, &vals); err != nil {
+			return nil, err
+		}
+		for _, v := range vals {
+			out[i].Inserts += v.Inserts
+			out[i].Failures += v.Failures
+		}
+	}
+	return out, nil
+}
+
+// dropped counts the entries an LRU map lost: inserts that failed, plus
+// inserted entries that are no longer there (nothing else deletes them).
+func dropped(st mapStat, entries uint64) uint64 {
+	d := st.Failures
+	if st.Inserts > entries {
+		d += st.Inserts - entries
+	}
+	return d
+}
+
+func sumHists(hs []syscallsHist) Histogram {
+	var h Histogram
+	for _, x := range hs {
+		addHist(&h, x.Buckets[:], x.Count, x.Sum)
+	}
+	return h
+}
+
+func addHist(h *Histogram, buckets []uint64, count, sum uint64) {
+	for i, b := range buckets {
+		h.Buckets[i] += b
+	}
+	h.Count += count
+	h.Sum += sum
+}
+
+func opName(id uint8) string {
+	if int(id) < len(opNames) {
+		return opNames[id]
+	}
+	return fmt.Sprintf("op%d", id)
+}
+
+func int8Bytes(b []int8) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(b))), len(b))
+}
+
+// PipeBuffers runs the task_file iterator and returns the bytes queued in
+// every open pipe and FIFO, keyed by inode number.
+func (p *Probes) PipeBuffers() (map[uint64]PipeBuffer, error) {
+	if p.pipe == nil {
+		return nil, fmt.Errorf("listing pipe buffers: %w", ErrNotLoaded)
+	}
+	it, err := link.AttachIter(link.IterOptions{Program: p.pipe.PipeFills})
+	if err != nil {
+		return nil, fmt.Errorf("attaching iter/task_file: %w", err)
+	}
+	defer it.Close()
+	rd, err := it.Open()
+	if err != nil {
+		return nil, fmt.Errorf("opening iter/task_file: %w", err)
+	}
+	defer rd.Close()
+	out := map[uint64]PipeBuffer{}
+	br := bufio.NewReader(rd)
+	for {
+		var rec pipePipeFill
+		if err := binary.Read(br, binary.NativeEndian, &rec); err != nil {
+			if errors.Is(err, io.EOF) {
+				return out, nil
+			}
+			return nil, fmt.Errorf("reading iter/task_file: %w", err)
+		}
+		out[rec.Inode] = PipeBuffer{Inode: rec.Inode, Queued: rec.Queued, Capacity: rec.Capacity}
+	}
+}
