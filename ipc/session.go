@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -335,9 +336,22 @@ func (s *Session) readCtl(m *ctlMsg) error {
 // else how it ended.
 func (s *Session) peerError(what string, err error) error {
 	var r ctlMsg
-	if s.ctl != nil && s.ctl.SetReadDeadline(time.Now().Add(200*time.Millisecond)) == nil &&
-		s.ctlDec.Decode(&r) == nil && r.Error != "" {
+	ctlErr := os.ErrClosed
+	if s.ctl != nil {
+		if ctlErr = s.ctl.SetReadDeadline(time.Now().Add(200 * time.Millisecond)); ctlErr == nil {
+			ctlErr = s.ctlDec.Decode(&r)
+		}
+	}
+	if ctlErr == nil && r.Error != "" {
 		return fmt.Errorf("%w: %s: %s", ErrPeer, what, r.Error)
+	}
+	// A peer whose control socket is closed is exiting; the channel may
+	// report it (EOF, EPIPE, ECONNRESET) before wait does.
+	if errors.Is(ctlErr, io.EOF) || errors.Is(ctlErr, io.ErrUnexpectedEOF) {
+		select {
+		case <-s.exited:
+		case <-time.After(s.ch.Timeout):
+		}
 	}
 	select {
 	case <-s.exited:
