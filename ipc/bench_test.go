@@ -15,7 +15,10 @@ import (
 	"time"
 )
 
-var benchRounds = flag.Int("ipc.rounds", 5, "rounds of BenchmarkRoundTrip, each running the Go session and the C reference once")
+var (
+	benchRounds = flag.Int("ipc.rounds", 5, "rounds of BenchmarkRoundTrip, each running the Go session and the C reference once")
+	benchCPU    = flag.String("ipc.cpu", string(SameCPU), "CPU placement of BenchmarkRoundTrip: same, cross or any")
+)
 
 // cReferenceSrc is the C reference ping-pong, relative to this package.
 const cReferenceSrc = "../bench/c"
@@ -50,12 +53,16 @@ func buildCReference(b *testing.B, dir string) string {
 }
 
 // BenchmarkRoundTrip measures each mechanism's round trip between two
-// processes on one CPU with 64-byte messages (8 for signal and eventfd), and
+// processes on one CPU (-ipc.cpu) with 64-byte messages (8 for signal and eventfd), and
 // the same round trip in the C reference (bench/c), alternating the two over
 // several rounds so that the machine's drift hits both alike. ns/op is the Go
 // round trip; go-p50-ns and c-p50-ns are the medians over the rounds of each
 // round's p50, and ratio is go-p50-ns / c-p50-ns (the goal: at most 1.25).
 func BenchmarkRoundTrip(b *testing.B) {
+	cpu, err := ParsePlacement(*benchCPU)
+	if err != nil {
+		b.Fatal(err)
+	}
 	cref := buildCReference(b, b.TempDir())
 	for _, name := range Names() {
 		b.Run(name, func(b *testing.B) {
@@ -71,13 +78,13 @@ func BenchmarkRoundTrip(b *testing.B) {
 				// Alternate which side goes first.
 				for side := range 2 {
 					if (r+side)%2 == 0 {
-						p, err := goRoundTrips(b, name, size, n)
+						p, err := goRoundTrips(b, name, size, n, cpu)
 						if err != nil {
 							b.Fatalf("round %d: %v", r, err)
 						}
 						goP50 = append(goP50, p)
 					} else {
-						p, err := cRoundTrips(cref, name, size, n)
+						p, err := cRoundTrips(cref, name, size, n, cpu)
 						if err != nil {
 							b.Fatalf("round %d: C reference: %v", r, err)
 						}
@@ -96,8 +103,8 @@ func BenchmarkRoundTrip(b *testing.B) {
 // goRoundTrips runs one Go session of n timed round trips after a warm-up,
 // with the benchmark timer running only over the timed ones, and returns
 // their p50.
-func goRoundTrips(b *testing.B, name string, size, n int) (int64, error) {
-	o := SessionOptions{Size: size, CPU: SameCPU, Timeout: 5 * time.Second,
+func goRoundTrips(b *testing.B, name string, size, n int, cpu Placement) (int64, error) {
+	o := SessionOptions{Size: size, CPU: cpu, Timeout: 5 * time.Second,
 		PeerCommand: []string{os.Args[0], PeerArg}}
 	s, err := Start(context.Background(), name, o)
 	if err != nil {
@@ -121,8 +128,8 @@ func goRoundTrips(b *testing.B, name string, size, n int) (int64, error) {
 }
 
 // cRoundTrips runs the C reference for n round trips and returns its p50.
-func cRoundTrips(bin, name string, size, n int) (int64, error) {
-	cmd := exec.Command(bin, name, "-s", strconv.Itoa(size), "-n", strconv.Itoa(n), "-c", string(SameCPU))
+func cRoundTrips(bin, name string, size, n int, cpu Placement) (int64, error) {
+	cmd := exec.Command(bin, name, "-s", strconv.Itoa(size), "-n", strconv.Itoa(n), "-c", string(cpu))
 	var stderr boundedBuffer
 	stderr.max = 4096
 	cmd.Stderr = &stderr
