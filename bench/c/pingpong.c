@@ -146,6 +146,29 @@ static int cpus(const char *placement, int *self, int *peer)
 	return 0;
 }
 
+static volatile sig_atomic_t child_reaped;
+static int child_status;
+
+/* on_child ends the creator when the peer fails: a wait on a mechanism that
+ * does not notice a dead peer (eventfd, System V queues) would never return. */
+static void on_child(int sig)
+{
+	int saved = errno;
+	(void)sig;
+	if (getpid() == creator_pid && waitpid(-1, &child_status, WNOHANG) > 0) {
+		child_reaped = 1;
+		if (!WIFEXITED(child_status) || WEXITSTATUS(child_status) != 0) {
+			static const char msg[] = "pingpong: peer failed\n";
+			if (write(2, msg, sizeof msg - 1) < 0) {
+				/* nothing more to say */
+			}
+			mech->teardown(&chan);
+			_exit(1);
+		}
+	}
+	errno = saved;
+}
+
 static void on_signal(int sig)
 {
 	if (getpid() == creator_pid && mech)
@@ -287,6 +310,7 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGCHLD, on_child);
 	if (mech->setup(&chan) < 0) {
 		mech->teardown(&chan);
 		return 1;
@@ -299,6 +323,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (child == 0) {
+		signal(SIGCHLD, SIG_DFL);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != creator_pid)
 			_exit(1);
@@ -310,7 +335,12 @@ int main(int argc, char **argv)
 	}
 	chan.peer_tid = child;
 	rc = run_creator(&e, child, warmup, count, self_cpu, placement);
-	if (waitpid(child, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+	signal(SIGCHLD, SIG_DFL);
+	if (child_reaped)
+		status = child_status;
+	else if (waitpid(child, &status, 0) < 0)
+		status = -1;
+	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		if (rc == 0)
 			fprintf(stderr, "pingpong %s: peer failed\n", chan.mech);
 		rc = 1;
