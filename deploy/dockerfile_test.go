@@ -198,7 +198,8 @@ func TestDockerfileBuildsStaticBinary(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ipcwatch agent --help: %v\n%s", err, help)
 	}
-	def := regexp.MustCompile(`--web\.listen-address=\S+[^(]*\(default: \S*:(\d+)\)`).FindSubmatch(help)
+	// kingpin shows a flag's default after the "=".
+	def := regexp.MustCompile(`--web\.listen-address=\S*:(\d+)\s`).FindSubmatch(help)
 	if def == nil {
 		t.Fatalf("ipcwatch agent --help shows no default --web.listen-address:\n%s", help)
 	}
