@@ -77,7 +77,11 @@ type Exporter struct {
 	mu         sync.Mutex // one scrape at a time; guards the state below
 	folders    map[string]*processFolder
 	containers *containerIDs
+	missing    map[Missing]bool // what the inventory could not see, logged once
 }
+
+// Missing is something the inventory could not see, and why.
+type Missing = collector.Missing
 
 var (
 	scrapeDurationDesc = prometheus.NewDesc(namespace+"_scrape_collector_duration_seconds",
@@ -121,7 +125,8 @@ func New(cfg Config) (*Exporter, error) {
 	}
 	e := &Exporter{cfg: cfg, log: cfg.Logger,
 		folders:    map[string]*processFolder{},
-		containers: newContainerIDs(cfg.ProcRoot)}
+		containers: newContainerIDs(cfg.ProcRoot),
+		missing:    map[Missing]bool{}}
 	for _, a := range areas {
 		if !e.isEnabled(a) {
 			continue
@@ -187,6 +192,12 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 		e.report(ch, inventoryCollector, time.Since(t0), err)
 		if err == nil && inv != nil {
 			s.inv = inv
+			for _, m := range inv.Missing {
+				if !e.missing[m] {
+					e.missing[m] = true
+					e.log.Debug("not in the inventory", "what", m.What, "why", m.Why)
+				}
+			}
 			ch <- prometheus.MustNewConstMetric(inventoryProcessesDesc, prometheus.GaugeValue, float64(inv.Processes))
 			ch <- prometheus.MustNewConstMetric(inventoryUnreadableDesc, prometheus.GaugeValue, float64(inv.Unreadable))
 		}

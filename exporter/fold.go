@@ -217,5 +217,15 @@ func boundObjects(in []objectSeries, max int) []objectSeries {
 			other.values[j] += v
 		}
 	}
-	return append(out[:max:max], other)
+	out = out[:max:max]
+	// An object really named "other" takes the folded ones in.
+	for _, s := range out {
+		if slices.Equal(s.labels, other.labels) {
+			for j, v := range other.values {
+				s.values[j] += v
+			}
+			return out
+		}
+	}
+	return append(out, other)
 }
