@@ -8,15 +8,15 @@
 #
 #   scripts/bench-vs-c.sh [mechanism-regexp]
 #
-# IPCWATCH_BENCH_COUNT round trips per mechanism (default 20000), split over
-# IPCWATCH_BENCH_ROUNDS rounds (default 5); IPCWATCH_BENCH_CPU=cross or any
+# IPCWATCH_BENCH_COUNT round trips per mechanism (default 21000), split over
+# IPCWATCH_BENCH_ROUNDS rounds (default 7); IPCWATCH_BENCH_CPU=cross or any
 # changes the placement. Needs a C compiler (scripts/deps.sh installs gcc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 filter=${1:-.}
-count=${IPCWATCH_BENCH_COUNT:-20000}
-rounds=${IPCWATCH_BENCH_ROUNDS:-5}
+count=${IPCWATCH_BENCH_COUNT:-21000}
+rounds=${IPCWATCH_BENCH_ROUNDS:-7}
 cpu=${IPCWATCH_BENCH_CPU:-same}
 goal=1.25
 
@@ -61,7 +61,8 @@ for m in $(awk 'FILENAME == ARGV[1] { seen[$1] = 1; next } !($1 in seen) { print
   parse "$tmp/bench2.json" >>"$tmp/bench"
 done
 
-echo "Round trip, CPU placement ${cpu}; Go and C p50 are medians of ${rounds} interleaved rounds of $((count / rounds)) round trips each."
+echo "Round trip, CPU placement ${cpu}; Go and C p50 are medians of ${rounds} interleaved rounds of $((count / rounds)) round trips each;"
+echo "ratio is the median of the rounds' Go p50 / C p50, each pair measured back to back."
 echo
 echo "| mechanism | size | Go p50 | C p50 | ratio | goal ≤ ${goal} | ipcwatch bench p50 | p90 | p99 | msgs/s |"
 echo "|---|--:|--:|--:|--:|:-:|--:|--:|--:|--:|"
