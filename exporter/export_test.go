@@ -13,4 +13,3 @@ func (t *SelfTest) setResult(mech string, err error, observed *bool, samples []f
 		t.hist.WithLabelValues(mech).Observe(v)
 	}
 }
-
