@@ -65,6 +65,7 @@ type signalEndpoint struct {
 	set              unix.Sigset_t
 	wasBlocked       bool
 	out, in          sigInfo
+	wait             unix.Timespec
 }
 
 // open blocks the signal on the calling thread and records the thread.
@@ -157,9 +158,9 @@ func (e *signalEndpoint) Recv(buf []byte) error {
 	deadline := time.Time{}
 	wait := e.timeout
 	for {
-		ts := unix.NsecToTimespec(wait.Nanoseconds())
+		e.wait = unix.NsecToTimespec(wait.Nanoseconds())
 		_, _, errno := unix.Syscall6(unix.SYS_RT_SIGTIMEDWAIT, uintptr(unsafe.Pointer(&e.set)),
-			uintptr(unsafe.Pointer(&e.in)), uintptr(unsafe.Pointer(&ts)), sigsetSize, 0, 0)
+			uintptr(unsafe.Pointer(&e.in)), uintptr(unsafe.Pointer(&e.wait)), sigsetSize, 0, 0)
 		switch errno {
 		case 0:
 			return e.take(buf)
@@ -173,7 +174,7 @@ func (e *signalEndpoint) Recv(buf []byte) error {
 			}
 			fallthrough
 		case unix.EAGAIN:
-			return fmt.Errorf("no signal within %v: %w", e.timeout, unix.EAGAIN)
+			return fmt.Errorf("no signal within %v: %w", e.timeout, os.ErrDeadlineExceeded)
 		}
 		return fmt.Errorf("waiting for signal %d: %w", ipcSignal, errno)
 	}
@@ -208,10 +209,10 @@ func (e *signalEndpoint) Close() error {
 	if tid := unix.Gettid(); tid != e.tid {
 		return fmt.Errorf("closing the signal endpoint on thread %d, opened on thread %d: mask left as is", tid, e.tid)
 	}
-	var zero unix.Timespec
+	e.wait = unix.Timespec{}
 	for {
 		_, _, errno := unix.Syscall6(unix.SYS_RT_SIGTIMEDWAIT, uintptr(unsafe.Pointer(&e.set)),
-			uintptr(unsafe.Pointer(&e.in)), uintptr(unsafe.Pointer(&zero)), sigsetSize, 0, 0)
+			uintptr(unsafe.Pointer(&e.in)), uintptr(unsafe.Pointer(&e.wait)), sigsetSize, 0, 0)
 		if errno != 0 && errno != unix.EINTR {
 			break
 		}

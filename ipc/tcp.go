@@ -32,7 +32,7 @@ func (tcpMech) Create(ch *Channel) (Endpoint, error) {
 		return nil, err
 	}
 	ch.Params["port"] = strconv.Itoa(port)
-	return &streamConn{streamFD: streamFD{r: -1, w: -1}, listener: l, verify: checkTCPPeer}, nil
+	return &streamConn{socketStream: socketStream{fd: -1, timeout: ch.Timeout}, listener: l, verify: checkTCPPeer}, nil
 }
 
 func (tcpMech) Join(ch *Channel) (Endpoint, error) {
@@ -54,7 +54,7 @@ func (tcpMech) Join(ch *Channel) (Endpoint, error) {
 		return nil, err
 	}
 	ch.Params["peer_port"] = strconv.Itoa(own)
-	return &streamFD{r: fd, w: fd}, nil
+	return &socketStream{fd: fd, timeout: ch.Timeout}, nil
 }
 
 // checkTCPPeer checks that an accepted connection comes from the port the

@@ -30,7 +30,7 @@ func (unixStreamMech) Create(ch *Channel) (Endpoint, error) {
 		return nil, fmt.Errorf("listening on %s: %w", path, err)
 	}
 	ch.Params["path"] = path
-	return &streamConn{streamFD: streamFD{r: -1, w: -1}, listener: l}, nil
+	return &streamConn{socketStream: socketStream{fd: -1, timeout: ch.Timeout}, listener: l}, nil
 }
 
 func (unixStreamMech) Join(ch *Channel) (Endpoint, error) {
@@ -40,14 +40,26 @@ func (unixStreamMech) Join(ch *Channel) (Endpoint, error) {
 		return nil, fmt.Errorf("connecting to %s: %w", path, err)
 	}
 	ch.Params["peer_pid"] = strconv.Itoa(os.Getpid())
-	return &streamFD{r: fd, w: fd}, nil
+	return &socketStream{fd: fd, timeout: ch.Timeout}, nil
 }
+
+// socketStream is an endpoint over a connected stream socket (unix_stream,
+// tcp): messages are a byte stream, and a call that outlasts the socket's
+// timeout fails with os.ErrDeadlineExceeded.
+type socketStream struct {
+	fd      int
+	timeout time.Duration
+}
+
+func (e *socketStream) Send(msg []byte) error { return timedOut(writeFull(e.fd, msg), e.timeout) }
+func (e *socketStream) Recv(buf []byte) error { return timedOut(readFull(e.fd, buf), e.timeout) }
+func (e *socketStream) Close() error          { return closeFD(&e.fd) }
 
 // streamConn is the creator's end of a connected stream socket (unix_stream,
 // tcp): a listener until the peer has joined, then the accepted connection.
 type streamConn struct {
-	streamFD // -1 until Accept
-	listener int
+	socketStream // -1 until Accept
+	listener     int
 	// verify checks that the accepted connection is the peer's.
 	verify func(fd int, ch *Channel) error
 }
@@ -57,7 +69,7 @@ func (e *streamConn) Accept(ch *Channel) error {
 	if err != nil {
 		return err
 	}
-	e.r, e.w = fd, fd
+	e.fd = fd
 	if e.verify == nil {
 		return checkPeerCred(fd, ch)
 	}
@@ -66,10 +78,9 @@ func (e *streamConn) Accept(ch *Channel) error {
 
 func (e *streamConn) Close() error {
 	err := closeFD(&e.listener)
-	if cerr := closeFD(&e.r); err == nil {
+	if cerr := e.socketStream.Close(); err == nil {
 		err = cerr
 	}
-	e.w = -1
 	return err
 }
 
@@ -187,10 +198,11 @@ func closeFD(fd *int) error {
 	return err
 }
 
-// timedOut explains EAGAIN from a socket with SO_RCVTIMEO or SO_SNDTIMEO.
+// timedOut turns EAGAIN from a socket with SO_RCVTIMEO or SO_SNDTIMEO into
+// os.ErrDeadlineExceeded.
 func timedOut(err error, d time.Duration) error {
 	if err == unix.EAGAIN {
-		return fmt.Errorf("nothing happened within %v: %w", d, err)
+		return fmt.Errorf("nothing moved within %v: %w", d, os.ErrDeadlineExceeded)
 	}
 	return err
 }
