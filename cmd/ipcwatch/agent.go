@@ -87,7 +87,8 @@ func runAgent(ctx context.Context, f *agentFlags) error {
 	logger := promslog.New(&f.log)
 	logger.Info("Starting ipcwatch agent", "version", version.Info(), "build_context", version.BuildContext())
 	if swept, err := ipc.Sweep(); err != nil {
-		logger.Warn("sweeping objects left by killed ipcwatch processes", "err", err)
+		// Best effort: without privileges some objects cannot be listed.
+		logger.Debug("sweeping objects left by killed ipcwatch processes", "err", err)
 	} else if len(swept) > 0 {
 		logger.Info("swept objects left by killed ipcwatch processes", "count", len(swept))
 	}
