@@ -163,8 +163,9 @@ func (e *mailboxEndpoint) wait(state *uint32, want uint32, what string) error {
 	}
 }
 
+// FUTEX_WAKE never blocks: RawSyscall skips the runtime's bookkeeping.
 func futexWakeOne(addr *uint32) error {
-	_, _, errno := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWake, 1, 0, 0, 0)
+	_, _, errno := unix.RawSyscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWake, 1, 0, 0, 0)
 	if errno != 0 {
 		return fmt.Errorf("futex wake: %w", errno)
 	}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -138,14 +139,19 @@ func shmAttach(id, size int) ([]byte, error) {
 // semWait decrements semaphore num, waiting at most the timeout.
 func (e *sysvShmEndpoint) semWait(num uint16, what string) error {
 	e.ops[0] = sembuf{num: num, op: -1}
-	deadline := time.Now().Add(e.timeout)
 	e.ts = unix.NsecToTimespec(int64(e.timeout))
+	// The timeout is relative; a deadline is needed only to resume after an
+	// interruption, so the clock is read then rather than on every message.
+	var deadline time.Time
 	for {
 		err := semtimedop(e.sem, e.ops[:], &e.ts)
 		switch err {
 		case nil:
 			return nil
 		case unix.EINTR:
+			if deadline.IsZero() {
+				deadline = time.Now().Add(e.timeout)
+			}
 			left := time.Until(deadline)
 			if left > 0 {
 				e.ts = unix.NsecToTimespec(int64(left))
@@ -159,18 +165,20 @@ func (e *sysvShmEndpoint) semWait(num uint16, what string) error {
 	}
 }
 
-// semPost increments semaphore num, which never blocks.
+// semPost increments semaphore num. It never blocks, so it skips the Go
+// runtime's bookkeeping for blocking calls (RawSyscall).
 func (e *sysvShmEndpoint) semPost(num uint16) error {
 	e.ops[0] = sembuf{num: num, op: 1}
 	for {
-		err := semtimedop(e.sem, e.ops[:], nil)
-		if err == unix.EINTR {
+		_, _, errno := unix.RawSyscall6(unix.SYS_SEMTIMEDOP, uintptr(e.sem),
+			uintptr(unsafe.Pointer(&e.ops[0])), 1, 0, 0, 0)
+		switch errno {
+		case 0:
+			return nil
+		case unix.EINTR:
 			continue
 		}
-		if err != nil {
-			return fmt.Errorf("semop: %w", err)
-		}
-		return nil
+		return fmt.Errorf("semop: %w", errno)
 	}
 }
 

@@ -34,7 +34,7 @@ func registerBench(app *kingpin.Application) (string, command) {
 	c := app.Command("bench", "Measure round-trip latency and throughput of every IPC mechanism between two real processes.")
 	c.Flag("mechanism", "Comma-separated mechanisms to run (default: all): "+strings.Join(ipc.Names(), ", ")+".").
 		Short('m').StringVar(&f.mechanisms)
-	c.Flag("size", "Message size in bytes (1 to 1048576). Mechanisms that carry less (signal and eventfd: 8 bytes) run at their limit unless a size is given.").
+	c.Flag("size", "Message size in bytes (1 to 1048576). Mechanisms that carry less (signal and eventfd: 8 bytes) run at their limit, unless named with --mechanism together with --size, which is an error.").
 		Default("64").IsSetByUser(&f.sizeSet).IntVar(&f.size)
 	c.Flag("count", "Measured round trips, and messages streamed one way, per mechanism.").Default("10000").IntVar(&f.count)
 	c.Flag("duration", "Run each phase for about this long instead of --count (e.g. 2s).").DurationVar(&f.duration)
@@ -80,9 +80,9 @@ func (f *benchFlags) plan() ([]string, error) {
 }
 
 // sizeFor is the message size for m: the asked size, or m's limit if that is
-// smaller and no size was asked for.
+// smaller and m was not named with --mechanism (plan refuses that case).
 func (f *benchFlags) sizeFor(m ipc.Mechanism) int {
-	if max, _ := m.MaxSize(); !f.sizeSet && max < f.size {
+	if max, _ := m.MaxSize(); max < f.size {
 		return max
 	}
 	return f.size
