@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -43,18 +44,23 @@ func decode(t *testing.T, file, apiVersion, kind string, into any) {
 	if tm.APIVersion != apiVersion || tm.Kind != kind {
 		t.Fatalf("%s: apiVersion %q kind %q, want %q %q", file, tm.APIVersion, tm.Kind, apiVersion, kind)
 	}
-	// As the API server decodes: field names are case-sensitive, unknown and
-	// duplicate fields are errors.
+	decodeStrict(t, file, data, into)
+}
+
+// decodeStrict decodes YAML as the API server decodes JSON: field names are
+// case-sensitive, unknown and duplicate fields are errors.
+func decodeStrict(t *testing.T, file string, data []byte, into any) {
+	t.Helper()
 	js, err := yaml.YAMLToJSONStrict(data)
 	if err != nil {
 		t.Fatalf("%s: %v", file, err)
 	}
 	strictErrs, err := kjson.UnmarshalStrict(js, into, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
 	if err != nil {
-		t.Fatalf("%s: decoding as %s: %v", file, kind, err)
+		t.Fatalf("%s: decoding as %T: %v", file, into, err)
 	}
 	for _, e := range strictErrs {
-		t.Errorf("%s: decoding strictly as %s: %v", file, kind, e)
+		t.Errorf("%s: decoding strictly as %T: %v", file, into, e)
 	}
 }
 
@@ -64,6 +70,7 @@ type manifests struct {
 	ds  appsv1.DaemonSet
 	svc corev1.Service
 	sm  monitoringv1.ServiceMonitor
+	pr  monitoringv1.PrometheusRule
 }
 
 func load(t *testing.T) *manifests {
@@ -74,6 +81,7 @@ func load(t *testing.T) *manifests {
 	decode(t, "daemonset.yaml", "apps/v1", "DaemonSet", &m.ds)
 	decode(t, "service.yaml", "v1", "Service", &m.svc)
 	decode(t, "servicemonitor.yaml", "monitoring.coreos.com/v1", "ServiceMonitor", &m.sm)
+	decode(t, "prometheusrule.yaml", "monitoring.coreos.com/v1", "PrometheusRule", &m.pr)
 	return m
 }
 
@@ -100,7 +108,7 @@ func TestManifestsShareOneNamespace(t *testing.T) {
 	if m.ns.Labels["pod-security.kubernetes.io/enforce"] != "privileged" {
 		t.Errorf("namespace %s: hostPID and added capabilities need the privileged Pod Security level", m.ns.Name)
 	}
-	for _, o := range []metav1.ObjectMeta{m.sa.ObjectMeta, m.ds.ObjectMeta, m.svc.ObjectMeta, m.sm.ObjectMeta} {
+	for _, o := range []metav1.ObjectMeta{m.sa.ObjectMeta, m.ds.ObjectMeta, m.svc.ObjectMeta, m.sm.ObjectMeta, m.pr.ObjectMeta} {
 		if o.Namespace != m.ns.Name {
 			t.Errorf("%s is in namespace %q, want %q", o.Name, o.Namespace, m.ns.Name)
 		}
@@ -302,6 +310,28 @@ func TestServiceMonitorScrapesService(t *testing.T) {
 		if ep.Path != "/metrics" {
 			t.Errorf("endpoint path %q, the agent serves /metrics", ep.Path)
 		}
+	}
+}
+
+// TestPrometheusRuleMatchesRuleFile checks that the PrometheusRule carries
+// exactly the alerts of dashboards/rules.yml, which the dashboards' tests
+// evaluate in a real Prometheus.
+func TestPrometheusRuleMatchesRuleFile(t *testing.T) {
+	m := load(t)
+	file := filepath.Join("..", "..", "dashboards", "rules.yml")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want monitoringv1.PrometheusRuleSpec
+	decodeStrict(t, file, data, &want)
+	if len(want.Groups) == 0 {
+		t.Fatalf("%s has no groups", file)
+	}
+	if !reflect.DeepEqual(m.pr.Spec, want) {
+		got, _ := yaml.Marshal(m.pr.Spec)
+		wantYAML, _ := yaml.Marshal(want)
+		t.Errorf("prometheusrule.yaml differs from %s:\n--- prometheusrule.yaml\n%s\n--- %s\n%s", file, got, file, wantYAML)
 	}
 }
 
