@@ -118,3 +118,21 @@ func TestLiveSignals(t *testing.T) {
 	}
 	t.Fatalf("no signal sets for the child %d", cp)
 }
+
+// TestInThreadLeavesMainThread checks that entering namespaces never moves
+// this process's main thread, which /proc/PID/ns shows: every Collect here
+// enters a private mount namespace for the mqueue mount.
+func TestInThreadLeavesMainThread(t *testing.T) {
+	testutil.RequirePrivileged(t)
+	dir := "/proc/" + strconv.Itoa(os.Getpid())
+	before := readNS(dir, "mnt")
+	c := New(Options{Kinds: []string{TypePosixMQ}})
+	for range 50 {
+		if _, err := c.Collect(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := readNS(dir, "mnt"); got != before {
+			t.Fatalf("the main thread moved to mount namespace %d from %d", got, before)
+		}
+	}
+}

@@ -11,10 +11,21 @@ import (
 // inThread runs fn on an OS thread of its own that is thrown away when fn
 // returns (the goroutine exits still locked), so a namespace fn enters never
 // leaks into another goroutine.
+//
+// fn never runs on the main thread: /proc/PID/ns shows the main thread's
+// namespaces, and the Go runtime keeps (wedges) a main thread whose locked
+// goroutine exits rather than ending it, so the process would stay seen in
+// the namespace fn entered. If the new goroutine lands on the main thread,
+// it holds that thread while fn runs on another one.
 func inThread(fn func() error) error {
 	done := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
+		if unix.Gettid() == unix.Getpid() {
+			done <- inThread(fn)
+			runtime.UnlockOSThread()
+			return
+		}
 		done <- fn()
 	}()
 	return <-done
