@@ -2,6 +2,7 @@ package collector
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -50,6 +51,12 @@ func runChild(steps string) int {
 		case "shmat":
 			id, _ := strconv.Atoi(arg)
 			_, err = unix.SysvShmAttach(id, 0, 0)
+		case "collect": // an inventory, as whoever this child runs as
+			var inv *Inventory
+			if inv, err = New(Options{}).Collect(context.Background()); err == nil {
+				report = append(report, fmt.Sprintf("processes=%d unreadable=%d missing=%d objects=%d",
+					inv.Processes, inv.Unreadable, len(inv.Missing), len(inv.Objects)))
+			}
 		case "ignhup":
 			signal.Ignore(syscall.SIGHUP)
 		case "listen": // a Unix stream listener on an abstract name
@@ -93,7 +100,13 @@ type child struct {
 // its fds 3, 4, ... It is stopped when the test ends.
 func startChild(t *testing.T, steps string, files []*os.File, attr *syscall.SysProcAttr) *child {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	return startChildFrom(t, os.Args[0], steps, files, attr)
+}
+
+// startChildFrom starts a copy of the test binary at bin.
+func startChildFrom(t *testing.T, bin, steps string, files []*os.File, attr *syscall.SysProcAttr) *child {
+	t.Helper()
+	cmd := exec.Command(bin, "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+steps)
 	cmd.ExtraFiles = files
 	cmd.SysProcAttr = attr
