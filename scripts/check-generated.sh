@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 go generate ./probes/...
-if ! git diff --exit-code --stat -- probes/; then
+untracked=$(git ls-files --others --exclude-standard -- 'probes/*_bpfel.go' 'probes/*_bpfel.o')
+if ! git diff --exit-code --stat -- probes/ || [ -n "$untracked" ]; then
+  [ -z "$untracked" ] || echo "not committed: $untracked" >&2
   echo "the generated BPF artefacts differ from the committed ones: run go generate ./probes/... and commit" >&2
   exit 1
 fi

@@ -1,6 +1,7 @@
 /* Classifies the file behind a file descriptor as an IPC mechanism, from
  * the inode mode, the superblock magic, the socket family and type, and the
- * anonymous inode name. Every read is CO-RE. */
+ * anonymous inode name. Every read is CO-RE: direct loads through BTF
+ * pointers, relocated against the running kernel's BTF. */
 #ifndef IPCWATCH_CLASSIFY_H
 #define IPCWATCH_CLASSIFY_H
 
@@ -19,17 +20,23 @@
 #define SOCK_DGRAM 2
 #define SOCK_SEQPACKET 5
 
+/* Casts a kernel pointer read as a number into a BTF pointer whose fields
+ * the program may load directly (kfunc, 6.2+). */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+/* fd_file returns the file behind fd in task's table. task is a BTF pointer:
+ * fields load directly, much cheaper than bpf_probe_read_kernel. */
 static __always_inline struct file *fd_file(struct task_struct *task, __u64 fd)
 {
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds;
+	struct fdtable *fdt = task->files->fdt;
 	struct file *f = NULL;
 
-	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+	if (fd >= fdt->max_fds)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
-	bpf_core_read(&f, sizeof(f), &fds[fd]);
-	return f;
+	bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]);
+	if (!f)
+		return NULL;
+	return bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
 }
 
 /* The 10 bytes of "[eventfd]" with its NUL. */
@@ -79,24 +86,23 @@ static __always_inline enum mech classify(struct file *f, bool mapped)
 
 	if (!f)
 		return MECH_NONE;
-	inode = BPF_CORE_READ(f, f_inode);
-	mode = BPF_CORE_READ(inode, i_mode) & S_IFMT;
-	if (mode == S_IFIFO) {
-		magic = BPF_CORE_READ(inode, i_sb, s_magic);
-		return magic == PIPEFS_MAGIC ? MECH_PIPE : MECH_FIFO;
-	}
+	inode = f->f_inode;
+	mode = inode->i_mode & S_IFMT;
+	if (mode == S_IFIFO)
+		return inode->i_sb->s_magic == PIPEFS_MAGIC ? MECH_PIPE : MECH_FIFO;
 	if (mode == S_IFSOCK) {
-		struct socket *sock = BPF_CORE_READ(f, private_data);
-		if (BPF_CORE_READ(sock, sk, __sk_common.skc_family) != AF_UNIX)
+		struct socket *sock = bpf_rdonly_cast(f->private_data,
+						      bpf_core_type_id_kernel(struct socket));
+		if (sock->sk->__sk_common.skc_family != AF_UNIX)
 			return MECH_NONE;
-		switch (BPF_CORE_READ(sock, type)) {
+		switch (sock->type) {
 		case SOCK_STREAM: return MECH_UNIX_STREAM;
 		case SOCK_DGRAM: return MECH_UNIX_DGRAM;
 		case SOCK_SEQPACKET: return MECH_UNIX_SEQPACKET;
 		}
 		return MECH_NONE;
 	}
-	magic = BPF_CORE_READ(inode, i_sb, s_magic);
+	magic = inode->i_sb->s_magic;
 	if (magic == MQUEUE_MAGIC)
 		return MECH_POSIX_MQ;
 	if (magic == ANON_INODE_FS_MAGIC)

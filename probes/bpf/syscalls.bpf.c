@@ -210,7 +210,7 @@ static __always_inline bool sock_mech(__u64 type, __u8 *mech)
 		case KIND_VMSPLICE: {                                              \
 			struct file *f = fd_file(task, ARG(0));                    \
 			mech = classify(f, false);                                 \
-			if (!(BPF_CORE_READ(f, f_mode) & FMODE_WRITE))             \
+			if (f && !(f->f_mode & FMODE_WRITE))             \
 				op = c->op_alt;                                    \
 			break;                                                     \
 		}                                                                  \
@@ -309,11 +309,11 @@ static __always_inline int on_exit(__u32 nr, long ret)
 }
 
 #define REGS_ARG(i)                                                         \
-	((i) == 0 ? PT_REGS_PARM1_CORE_SYSCALL(regs) :                     \
-	 (i) == 1 ? PT_REGS_PARM2_CORE_SYSCALL(regs) :                     \
-	 (i) == 2 ? PT_REGS_PARM3_CORE_SYSCALL(regs) :                     \
-	 (i) == 3 ? PT_REGS_PARM4_CORE_SYSCALL(regs) :                     \
-	 PT_REGS_PARM5_CORE_SYSCALL(regs))
+	((i) == 0 ? PT_REGS_PARM1_SYSCALL(regs) :                     \
+	 (i) == 1 ? PT_REGS_PARM2_SYSCALL(regs) :                     \
+	 (i) == 2 ? PT_REGS_PARM3_SYSCALL(regs) :                     \
+	 (i) == 3 ? PT_REGS_PARM4_SYSCALL(regs) :                     \
+	 PT_REGS_PARM5_SYSCALL(regs))
 
 /* raw_syscalls:sys_enter as a BTF raw tracepoint: stable since 4.17. */
 SEC("tp_btf/sys_enter")
@@ -326,7 +326,7 @@ int BPF_PROG(raw_sys_enter, struct pt_regs *regs, long id)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(raw_sys_exit, struct pt_regs *regs, long ret)
 {
-	return on_exit(BPF_CORE_READ(regs, orig_ax), ret);
+	return on_exit(regs->orig_ax, ret);
 }
 
 #define CTX_ARG(i) (a[(__u32)(i) & 7])
