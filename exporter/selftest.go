@@ -195,8 +195,10 @@ const controlSlack = 256
 
 // observed tells whether the probes saw exactly the peer's traffic of n
 // round trips of size bytes: the peer read and wrote n*size bytes on the
-// mechanism, or sent n signals. It returns nil for the mechanisms whose
-// data moves without syscalls (shared memory) or that are not traced.
+// mechanism, sent n signals, or made 4n semaphore operations (sysv_shm). It
+// returns nil for the mechanisms whose data and wake-ups move without
+// traced syscalls (posix_shm and mmap wake up with futexes) or that are not
+// traced (tcp).
 func observed(mech string, pid uint32, n, size int, before, after *probes.Snapshot) *bool {
 	var ok bool
 	want := uint64(n * size)
@@ -208,6 +210,10 @@ func observed(mech string, pid uint32, n, size int, before, after *probes.Snapsh
 		r, w := moved(after, mech, pid)
 		r0, w0 := moved(before, mech, pid)
 		ok = r-r0 == want && w-w0 == want
+	case probes.MechSysvShm:
+		// The data moves through memory; each message costs the peer two
+		// System V semaphore operations each way (wait, then post).
+		ok = semOps(after, pid)-semOps(before, pid) == uint64(4*n)
 	case probes.MechUnixStream:
 		r, w := moved(after, mech, pid)
 		r0, w0 := moved(before, mech, pid)
@@ -231,6 +237,16 @@ func moved(s *probes.Snapshot, mech string, pid uint32) (read, write uint64) {
 		}
 	}
 	return read, write
+}
+
+func semOps(s *probes.Snapshot, pid uint32) uint64 {
+	var n uint64
+	for _, c := range s.ForPID(pid) {
+		if c.Mechanism == probes.MechSysvSem && (c.Op == "semop" || c.Op == "semtimedop") {
+			n += c.Calls
+		}
+	}
+	return n
 }
 
 func sentSignals(s *probes.Snapshot, pid uint32) uint64 {

@@ -172,7 +172,7 @@ next:
 // can count exactly.
 var observedMechanisms = map[string]bool{
 	"pipe": true, "fifo": true, "unix_stream": true, "unix_dgram": true, "unix_seqpacket": true,
-	"posix_mq": true, "sysv_msg": true, "eventfd": true, "signal": true,
+	"posix_mq": true, "sysv_msg": true, "eventfd": true, "signal": true, "sysv_shm": true,
 }
 
 // TestAgentEndToEnd runs the agent as root, makes a child write known
