@@ -2,6 +2,8 @@ package top
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -251,8 +253,15 @@ func Run(ctx context.Context, src Sampler, cfg Config, opts ...tea.ProgramOption
 	m := NewModel(ctx, src, cfg)
 	opts = append([]tea.ProgramOption{tea.WithAltScreen(), tea.WithContext(ctx)}, opts...)
 	_, err := tea.NewProgram(m, opts...).Run()
-	if err != nil && ctx.Err() != nil {
+	if ctx.Err() != nil {
+		// SIGINT or SIGTERM: bubbletea quit on its own or was killed.
 		return ctx.Err()
 	}
-	return err
+	if errors.Is(err, tea.ErrInterrupted) {
+		return context.Canceled
+	}
+	if err != nil {
+		return fmt.Errorf("running the terminal view: %w", err)
+	}
+	return nil
 }

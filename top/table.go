@@ -73,6 +73,7 @@ type column[T any] struct {
 type Table struct {
 	Columns []string
 	Right   []bool
+	Desc    []bool // the natural order of each column is descending
 	Rows    [][]string
 	Sort    Sort
 	// Extra is a second table shown under the first (pending signals).
@@ -92,6 +93,7 @@ func printRows[T any](cols []column[T], rows []T, s Sort) *Table {
 	for _, c := range cols {
 		t.Columns = append(t.Columns, c.name)
 		t.Right = append(t.Right, c.right)
+		t.Desc = append(t.Desc, c.descending())
 	}
 	for _, r := range rows {
 		cells := make([]string, len(cols))
@@ -125,7 +127,7 @@ func sortRows[T any](cols []column[T], rows []T, s Sort) {
 
 func direction[T any](c column[T], reverse bool) int {
 	d := 1
-	if c.right {
+	if c.descending() {
 		d = -1
 	}
 	if reverse {
@@ -133,6 +135,10 @@ func direction[T any](c column[T], reverse bool) int {
 	}
 	return d
 }
+
+// descending tells whether a column sorts in descending order by default:
+// the numbers, except ids.
+func (c column[T]) descending() bool { return c.right && c.name != "PID" && c.name != "ID" }
 
 // cmpPtr orders unknown values (nil) below every known one.
 func cmpPtr(a, b *uint64) int {
@@ -198,7 +204,7 @@ func processColumns(activity bool) []column[Process] {
 		return f(v)
 	}
 	return []column[Process]{
-		{"PID", true, func(p Process) string { return strconv.Itoa(p.PID) }, func(a, b Process) int { return cmp.Compare(b.PID, a.PID) }},
+		{"PID", true, func(p Process) string { return strconv.Itoa(p.PID) }, func(a, b Process) int { return cmp.Compare(a.PID, b.PID) }},
 		{"COMM", false, func(p Process) string { return p.Comm }, func(a, b Process) int { return cmp.Compare(a.Comm, b.Comm) }},
 		{"CALLS/s", true, func(p Process) string { return rate(p.CallsPerSec, count) },
 			func(a, b Process) int { return cmp.Compare(a.Calls, b.Calls) }},
@@ -233,7 +239,7 @@ func mechList(ms []MechActivity) string {
 
 var channelColumns = []column[Channel]{
 	{"TYPE", false, func(c Channel) string { return c.Type }, func(a, b Channel) int { return cmp.Compare(a.Type, b.Type) }},
-	{"ID", true, func(c Channel) string { return strconv.FormatUint(c.ID, 10) }, func(a, b Channel) int { return cmp.Compare(b.ID, a.ID) }},
+	{"ID", true, func(c Channel) string { return strconv.FormatUint(c.ID, 10) }, func(a, b Channel) int { return cmp.Compare(a.ID, b.ID) }},
 	{"QUEUED", true, func(c Channel) string { return sizePtr(c.Queued) }, func(a, b Channel) int { return cmpPtr(a.Queued, b.Queued) }},
 	{"CAPACITY", true, func(c Channel) string {
 		if c.Capacity == nil {
@@ -302,7 +308,7 @@ var signalColumns = []column[Signal]{
 }
 
 var pendingColumns = []column[PendingSignal]{
-	{"PID", true, func(p PendingSignal) string { return strconv.Itoa(p.PID) }, func(a, b PendingSignal) int { return cmp.Compare(b.PID, a.PID) }},
+	{"PID", true, func(p PendingSignal) string { return strconv.Itoa(p.PID) }, func(a, b PendingSignal) int { return cmp.Compare(a.PID, b.PID) }},
 	{"COMM", false, func(p PendingSignal) string { return p.Comm }, func(a, b PendingSignal) int { return cmp.Compare(a.Comm, b.Comm) }},
 	{"PENDING", false, func(p PendingSignal) string { return intList(p.Pending) }, func(a, b PendingSignal) int { return cmp.Compare(len(a.Pending), len(b.Pending)) }},
 	{"BLOCKED", false, func(p PendingSignal) string { return intList(p.Blocked) }, func(a, b PendingSignal) int { return cmp.Compare(len(a.Blocked), len(b.Blocked)) }},

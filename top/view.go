@@ -166,7 +166,7 @@ func layout(t *Table, width int, marks bool) (string, []string) {
 	head := make([]string, len(t.Columns))
 	copy(head, t.Columns)
 	if marks && t.Sort.Column >= 0 && t.Sort.Column < len(head) {
-		down := t.Right[t.Sort.Column] != t.Sort.Reverse
+		down := t.Desc[t.Sort.Column] != t.Sort.Reverse
 		if down {
 			head[t.Sort.Column] += "▼"
 		} else {
