@@ -28,7 +28,7 @@ func holders(b *testing.B, n, fdsEach int) {
 		}
 	})
 	for i := 0; i < n; i += 2 {
-		var a, z []*os.File // the two neighbours' fds
+		var a, z []*os.File     // the two neighbours' fds
 		for range fdsEach / 2 { // one pipe end and one socket end each
 			var p [2]int
 			if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
