@@ -32,20 +32,22 @@ func peers(objs []collector.Object) map[uint64]*collector.Object {
 	return m
 }
 
-// maxName is the widest NAME column on a terminal.
-const maxName = 40
+// On a terminal, NAME and DETAILS start at most this wide and narrow down
+// to minCut so that ENDPOINTS keeps at least minEndpoints columns.
+const (
+	maxCut       = 40
+	minCut       = 12
+	minEndpoints = 30
+)
 
 // writeTable prints one row per object. With width > 0 (a terminal), long
-// names are cut in the middle and endpoint lists cut to fit the line.
+// names are cut in the middle, details at the end, and endpoint lists cut to fit the
+// line, saying how many endpoints were left out.
 func writeTable(w io.Writer, objs []collector.Object, peerOf map[uint64]*collector.Object, width int) error {
 	header := []string{"TYPE", "ID", "NAME", "DETAILS", "ENDPOINTS"}
 	rows := [][]string{header}
 	for _, o := range objs {
-		name := o.Name
-		if width > 0 {
-			name = cutMiddle(name, maxName)
-		}
-		rows = append(rows, []string{o.Type, strconv.FormatUint(o.ID, 10), orDash(name), orDash(details(o, peerOf)), orDash(endpoints(o.Endpoints))})
+		rows = append(rows, []string{o.Type, strconv.FormatUint(o.ID, 10), orDash(o.Name), orDash(details(o, peerOf)), orDash(endpoints(o.Endpoints))})
 	}
 	widths := make([]int, len(header)-1)
 	for _, r := range rows {
@@ -55,24 +57,39 @@ func writeTable(w io.Writer, objs []collector.Object, peerOf map[uint64]*collect
 	}
 	budget := 0
 	if width > 0 {
-		used := 0
-		for _, n := range widths {
-			used += n + 2
+		const name, det = 2, 3
+		widths[name], widths[det] = min(widths[name], maxCut), min(widths[det], maxCut)
+		used := func() int {
+			n := 0
+			for _, c := range widths {
+				n += c + 2
+			}
+			return n
 		}
-		budget = max(width-used, 20)
+		for width-used() < minEndpoints && (widths[name] > minCut || widths[det] > minCut) {
+			if widths[det] >= widths[name] && widths[det] > minCut {
+				widths[det]--
+			} else {
+				widths[name]--
+			}
+		}
+		budget = max(width-used(), 1)
+		for _, r := range rows[1:] {
+			r[name], r[det] = cutMiddle(r[name], widths[name]), cutEnd(r[det], widths[det])
+		}
 	}
 	var b strings.Builder
 	for _, r := range rows {
 		b.Reset()
 		for i, n := range widths {
 			b.WriteString(r[i])
-			b.WriteString(strings.Repeat(" ", n-utf8.RuneCountInString(r[i])+2))
+			b.WriteString(strings.Repeat(" ", max(n-utf8.RuneCountInString(r[i]), 0)+2))
 		}
 		last := r[len(r)-1]
 		if budget > 0 {
 			last = cutList(last, budget)
 		}
-		b.WriteString(last)
+		b.WriteString(strings.TrimRight(last, " "))
 		b.WriteByte('\n')
 		if _, err := io.WriteString(w, b.String()); err != nil {
 			return err
@@ -98,6 +115,15 @@ func cutMiddle(s string, n int) string {
 	return string(r[:head]) + "…" + string(r[len(r)-(n-1-head):])
 }
 
+// cutEnd shortens s to n runes, keeping its start.
+func cutEnd(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
 // cutList shortens a comma-separated list to n runes, saying how many
 // entries were left out.
 func cutList(s string, n int) string {
@@ -109,6 +135,12 @@ func cutList(s string, n int) string {
 		out := strings.Join(items[:k], ",") + fmt.Sprintf(",…+%d", len(items)-k)
 		if utf8.RuneCountInString(out) <= n {
 			return out
+		}
+	}
+	if len(items) > 1 {
+		more := fmt.Sprintf(",…+%d", len(items)-1)
+		if k := n - utf8.RuneCountInString(more); k >= 8 {
+			return cutMiddle(items[0], k) + more
 		}
 	}
 	return cutMiddle(s, n)
