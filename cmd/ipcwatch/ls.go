@@ -148,12 +148,22 @@ func runLs(ctx context.Context, f *lsFlags, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// writeNotes says on stderr what the inventory could not see.
+// shmFullPercent is how full a /dev/shm is when ls warns about it.
+const shmFullPercent = 80
+
+// writeNotes says on stderr what the inventory could not see, and which
+// /dev/shm is nearly full.
 func writeNotes(w io.Writer, inv *collector.Inventory) {
 	if inv.Unreadable > 0 {
 		fmt.Fprintf(w, "%d processes not readable: run as root\n", inv.Unreadable)
 	}
 	for _, m := range inv.Missing {
 		fmt.Fprintf(w, "not seen: %s: %s\n", m.What, m.Why)
+	}
+	for _, s := range inv.ShmFS {
+		if s.TotalBytes > 0 && s.UsedBytes*100 >= s.TotalBytes*shmFullPercent {
+			fmt.Fprintf(w, "/dev/shm of mount namespace %d is %d%% full: %d of %d bytes used\n",
+				s.MountNS, s.UsedBytes*100/s.TotalBytes, s.UsedBytes, s.TotalBytes)
+		}
 	}
 }

@@ -193,3 +193,21 @@ func TestLsLive(t *testing.T) {
 	}
 	t.Fatalf("pipe %d not listed for pid %s: %s", st.Ino, strconv.Itoa(os.Getpid()), out.Bytes())
 }
+
+func TestLsNotes(t *testing.T) {
+	var b bytes.Buffer
+	writeNotes(&b, &collector.Inventory{
+		Unreadable: 412,
+		Missing:    []collector.Missing{{What: "posix_mq in ipc namespace 4026531839", Why: "needs CAP_SYS_ADMIN"}},
+		ShmFS: []collector.ShmFS{
+			{MountNS: 1, UsedBytes: 60 << 20, TotalBytes: 64 << 20},
+			{MountNS: 2, UsedBytes: 1 << 20, TotalBytes: 64 << 20},
+		},
+	})
+	want := "412 processes not readable: run as root\n" +
+		"not seen: posix_mq in ipc namespace 4026531839: needs CAP_SYS_ADMIN\n" +
+		"/dev/shm of mount namespace 1 is 93% full: 62914560 of 67108864 bytes used\n"
+	if b.String() != want {
+		t.Errorf("notes:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
