@@ -36,7 +36,7 @@ func registerLs(app *kingpin.Application) (string, command) {
 	c.Flag("type", "Only objects of these types (repeat or comma-separate): "+strings.Join(collector.Types, ", ")+".").
 		StringsVar(&f.types)
 	c.Flag("pid", "Only objects held by this process (repeatable).").IntsVar(&f.pids)
-	c.Flag("name", "Only objects whose name matches this glob (e.g. '/tmp/*', '@*').").StringVar(&f.name)
+	c.Flag("name", "Only objects whose name matches this glob, e.g. --name='/run/*' or --name='@*' for abstract sockets (with =: kingpin reads a lone @arg as a file).").StringVar(&f.name)
 	c.Flag("path.procfs", "Where procfs is mounted (/host/proc in a container).").Default("/proc").StringVar(&f.procfs)
 	c.Flag("pipes.reopen", "Without BPF, read pipe and FIFO fill by reopening each read end through /proc/PID/fd (one extra reader while it is read).").
 		BoolVar(&f.reopenPipes)
