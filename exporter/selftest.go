@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -249,10 +250,13 @@ func semOps(s *probes.Snapshot, pid uint32) uint64 {
 	return n
 }
 
+// sentSignals counts the signals pid sent to this process: the echoes. The
+// peer's runtime also signals its own threads (SIGURG), which do not count.
 func sentSignals(s *probes.Snapshot, pid uint32) uint64 {
+	self := uint32(os.Getpid())
 	var n uint64
 	for _, c := range s.Signals {
-		if c.SenderPID == pid {
+		if c.SenderPID == pid && c.ReceiverPID == self {
 			n += c.Generated
 		}
 	}
