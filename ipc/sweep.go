@@ -189,16 +189,29 @@ func MQueueNames() ([]string, error) {
 		names []string
 		err   error
 	}
-	done := make(chan result, 1)
-	go func() {
-		// The thread enters a private mount namespace and is never unlocked:
-		// it ends with this goroutine instead of serving others.
-		runtime.LockOSThread()
-		names, err := privateMqueueNames()
-		done <- result{names, err}
-	}()
-	r := <-done
+	var r result
+	offMainThread(func() { r.names, r.err = privateMqueueNames() })
 	return r.names, r.err
+}
+
+// offMainThread runs fn on a locked thread that is not the main thread, and
+// lets that thread end with fn's goroutine, never unlocked: fn may leave it in
+// another namespace. The main thread is avoided because the Go runtime keeps
+// (wedges) a main thread whose locked goroutine exits rather than ending it,
+// and /proc/PID/ns shows the main thread's namespaces.
+func offMainThread(fn func()) {
+	done := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		if unix.Gettid() == unix.Getpid() {
+			offMainThread(fn)
+			runtime.UnlockOSThread()
+		} else {
+			fn()
+		}
+		close(done)
+	}()
+	<-done
 }
 
 func privateMqueueNames() ([]string, error) {

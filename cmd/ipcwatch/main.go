@@ -96,10 +96,3 @@ func registerVersion(app *kingpin.Application) (string, command) {
 		return nil
 	}
 }
-
-// notBuilt is the command of a subcommand that does not exist yet.
-func notBuilt(name string) command {
-	return func(context.Context) error {
-		return fmt.Errorf("not built yet in this version of ipcwatch")
-	}
-}
