@@ -2,7 +2,6 @@ package top
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -130,6 +129,14 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 	if k.Type == tea.KeyCtrlC {
 		return tea.Quit
 	}
+	// Keys typed faster than they are read come as one message.
+	if k.Type == tea.KeyRunes && len(k.Runes) > 1 && !k.Paste {
+		var cmds []tea.Cmd
+		for _, r := range k.Runes {
+			cmds = append(cmds, m.key(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: k.Alt}))
+		}
+		return tea.Batch(cmds...)
+	}
 	if m.editing {
 		m.editKey(k)
 		return nil
@@ -249,16 +256,13 @@ func (m *Model) Paused() bool { return m.paused }
 
 // Run runs the interactive view on the terminal until q, Ctrl-C or ctx is
 // done; the terminal is restored in every case, also on error and panic.
+// Signals are the caller's: cancel ctx on SIGINT and SIGTERM.
 func Run(ctx context.Context, src Sampler, cfg Config, opts ...tea.ProgramOption) error {
 	m := NewModel(ctx, src, cfg)
-	opts = append([]tea.ProgramOption{tea.WithAltScreen(), tea.WithContext(ctx)}, opts...)
+	opts = append([]tea.ProgramOption{tea.WithAltScreen(), tea.WithContext(ctx), tea.WithoutSignalHandler()}, opts...)
 	_, err := tea.NewProgram(m, opts...).Run()
 	if ctx.Err() != nil {
-		// SIGINT or SIGTERM: bubbletea quit on its own or was killed.
 		return ctx.Err()
-	}
-	if errors.Is(err, tea.ErrInterrupted) {
-		return context.Canceled
 	}
 	if err != nil {
 		return fmt.Errorf("running the terminal view: %w", err)

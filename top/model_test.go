@@ -110,6 +110,13 @@ func TestModelFilter(t *testing.T) {
 	if got := strings.Join(shownPIDs(m), " "); got != "100 200 300" {
 		t.Errorf("esc leaves %s, want every process", got)
 	}
+	// Keys read at once come as one message.
+	m.Update(runes("4/serv"))
+	press(m, tea.KeyEnter)
+	if m.CurrentView() != ViewSignals || m.filter.Text != "serv" {
+		t.Errorf("keys read at once: view %v filter %q, want signals and serv", m.CurrentView(), m.filter.Text)
+	}
+	press(m, tea.KeyEsc, "1")
 	press(m, "/", "x", tea.KeyEsc)
 	if m.filter.Text != "" || m.editing {
 		t.Errorf("esc while typing applied %q", m.filter.Text)
