@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,10 +54,11 @@ func Batch(ctx context.Context, src Sampler, missing []collector.Missing, w io.W
 		timer.Reset(max(o.Interval-time.Since(cur.Time), 0))
 		f := BuildFrame(prev, cur)
 		prev = cur
+		all := append(slices.Clone(missing), f.Missing...)
 		if o.JSON {
-			err = writeJSON(w, f, missing, o.Filter)
+			err = writeJSON(w, f, all, o.Filter)
 		} else {
-			err = writeText(w, f, missing, views, o)
+			err = writeText(w, f, all, views, o)
 		}
 		if err != nil {
 			return fmt.Errorf("writing iteration %d: %w", i+1, err)

@@ -47,7 +47,8 @@ func newDelta(prev, cur *probes.Snapshot) *delta {
 		opKey
 		pid uint32
 	}
-	before := map[pidOp]probes.OpCounters{}
+	before := make(map[pidOp]probes.OpCounters, len(prev.Ops))
+	d.ops = make([]probes.OpCounters, 0, len(cur.Ops))
 	for _, c := range prev.Ops {
 		before[pidOp{opKey{c.Mechanism, c.Op}, c.PID}] = c
 	}

@@ -36,6 +36,8 @@ type Frame struct {
 	Probes      int    `json:"probes_attached"`
 	ProbesTotal int    `json:"probes_total"`
 	Dropped     uint64 `json:"map_entries_dropped"`
+	// Missing is what the inventory could not see.
+	Missing []collector.Missing `json:"-"`
 }
 
 // MechActivity is one process's activity on one mechanism in an interval.
@@ -124,9 +126,12 @@ func BuildFrame(prev, cur *Sample) *Frame {
 		inv = &collector.Inventory{}
 	}
 	f.Objects, f.Scanned, f.Unreadable = len(inv.Objects), inv.Processes, inv.Unreadable
+	f.Missing = inv.Missing
 	var d *delta
-	if prev != nil && prev.Snapshot != nil && cur.Snapshot != nil && cur.Time.After(prev.Time) {
+	if prev != nil && cur.Time.After(prev.Time) {
 		f.Interval = cur.Time.Sub(prev.Time)
+	}
+	if f.Interval > 0 && prev.Snapshot != nil && cur.Snapshot != nil {
 		f.Activity = true
 		d = newDelta(prev.Snapshot, cur.Snapshot)
 		f.Dropped = d.dropped
@@ -156,7 +161,7 @@ func (f *Frame) perSec(n uint64) float64 {
 }
 
 func buildProcesses(f *Frame, d *delta, inv *collector.Inventory) []Process {
-	byPID := map[int]*Process{}
+	byPID := make(map[int]*Process, inv.Processes)
 	get := func(pid int, comm string) *Process {
 		p := byPID[pid]
 		if p == nil {

@@ -199,6 +199,9 @@ func TestBuildFrameFirstSampleAndNoBPF(t *testing.T) {
 		if len(f.Channels) != 4 {
 			t.Errorf("%s: %d channels, want 4", name, len(f.Channels))
 		}
+		if want := map[string]time.Duration{"first sample": 0, "no BPF": time.Second}[name]; f.Interval != want {
+			t.Errorf("%s: interval %v, want %v", name, f.Interval, want)
+		}
 		rows := f.Table(ViewProcesses, DefaultSort(ViewProcesses), Filter{}).Rows
 		if len(rows) != 3 || rows[0][2] != "-" {
 			t.Errorf("%s: process rows %q, want 3 with rates '-'", name, rows)

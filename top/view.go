@@ -2,6 +2,7 @@ package top
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
@@ -101,13 +102,17 @@ func (m *Model) tabs() string {
 // note is the line under the tabs: an error, what is missing, or what the
 // first sample lacks.
 func (m *Model) note() string {
+	missing := m.missing
+	if m.frame != nil {
+		missing = append(slices.Clone(missing), m.frame.Missing...)
+	}
 	switch {
 	case m.err != nil:
 		return styleError.Render("error: " + m.err.Error())
-	case len(m.missing) > 0:
-		s := "not seen: " + m.missing[0].What + ": " + m.missing[0].Why
-		if len(m.missing) > 1 {
-			s += fmt.Sprintf(" (+%d more)", len(m.missing)-1)
+	case len(missing) > 0:
+		s := "not seen: " + missing[0].What + ": " + missing[0].Why
+		if len(missing) > 1 {
+			s += fmt.Sprintf(" (+%d more: ipcwatch top -b -n 1 lists them)", len(missing)-1)
 		}
 		return styleNote.Render(s)
 	case m.frame != nil && !m.frame.Activity:
