@@ -129,6 +129,9 @@ func (m *Model) footer() string {
 	if m.filter.Text != "" {
 		s = styleNote.Render("filter: "+m.filter.Text) + "  (esc clears)  " + s
 	}
+	if len(m.filter.PIDs) > 0 {
+		s = styleNote.Render("pids: "+intList(m.filter.PIDs)) + "  " + s
+	}
 	return s
 }
 
