@@ -135,21 +135,23 @@ func (m *Model) footer() string {
 	return s
 }
 
-// table draws the current view's header and the rows that fit.
+// table draws the current view's header and the rows that fit; column
+// widths fit the rows shown.
 func (m *Model) table() []string {
 	t := m.frame.Table(m.view, m.sorts[m.view], m.filter)
+	n := m.tableRows()
+	first, end := min(m.offset, len(t.Rows)), min(m.offset+n, len(t.Rows))
+	all := t.Rows
+	t.Rows = t.Rows[first:end]
 	head, rows := layout(t, m.width, true)
 	out := []string{styleHeader.Render(padRight(head, m.width))}
-	n := m.tableRows()
-	end := min(m.offset+n, len(rows))
-	for i := m.offset; i < end; i++ {
-		r := rows[i]
-		if m.view == ViewMechanisms && t.Rows[i][1] == opAll {
+	for i, r := range rows {
+		if m.view == ViewMechanisms && all[first+i][1] == opAll {
 			r = styleTotal.Render(r)
 		}
 		out = append(out, r)
 	}
-	if len(rows) == 0 {
+	if len(all) == 0 {
 		out = append(out, "(no rows)")
 	}
 	if t.Extra != nil && len(t.Extra.Rows) > 0 && len(out)+2 < n {
