@@ -94,6 +94,10 @@ var (
 		"Processes the last inventory could not read (no permission: run as root).", nil, nil)
 )
 
+// errNoInventory fails the object collectors of a scrape whose inventory
+// failed.
+var errNoInventory = errors.New("no inventory")
+
 // inventoryCollector is the name under which the inventory scan that the
 // object collectors share reports its duration and success.
 const inventoryCollector = "inventory"
@@ -204,12 +208,13 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, a := range e.enabled {
 		t0 := time.Now()
-		var err error
 		if a.kinds != nil && s.inv == nil {
-			err = errors.New("no inventory")
-		} else {
-			err = a.update(e, s, ch)
+			// The inventory's own failure is reported (and logged) once,
+			// under "inventory".
+			e.report(ch, a.name, 0, errNoInventory)
+			continue
 		}
+		err := a.update(e, s, ch)
 		e.report(ch, a.name, time.Since(t0), err)
 	}
 }
@@ -218,6 +223,8 @@ func (e *Exporter) report(ch chan<- prometheus.Metric, name string, d time.Durat
 	success := 1.0
 	if err != nil {
 		success = 0
+	}
+	if err != nil && err != errNoInventory {
 		e.log.Error("collector failed", "collector", name, "duration_seconds", d.Seconds(), "err", err)
 	}
 	ch <- prometheus.MustNewConstMetric(scrapeDurationDesc, prometheus.GaugeValue, d.Seconds(), name)
