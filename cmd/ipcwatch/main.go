@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -43,6 +44,7 @@ func run(args []string) int {
 	if ipc.IsPeer(args) {
 		return ipc.ServePeer()
 	}
+	setVersion()
 	app := kingpin.New("ipcwatch", "Makes Linux inter-process communication visible: pipes, FIFOs, Unix sockets, signals, message queues, shared memory, semaphores, eventfd.")
 	app.Version(version.Print("ipcwatch"))
 	app.HelpFlag.Short('h')
@@ -94,5 +96,17 @@ func registerVersion(app *kingpin.Application) (string, command) {
 	return "version", func(context.Context) error {
 		fmt.Println(version.Print("ipcwatch"))
 		return nil
+	}
+}
+
+// setVersion fills in the version when the build did not set it with -X (go
+// run, go build, go install): the module version, or "devel".
+func setVersion() {
+	if version.Version != "" {
+		return
+	}
+	version.Version = "devel"
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		version.Version = bi.Main.Version
 	}
 }
