@@ -3,20 +3,15 @@ package probes
 import (
 	"errors"
 	"fmt"
-	"log/slog"
-	"os"
 	"slices"
 
-	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
-	"golang.org/x/sys/unix"
 )
 
 // Probes holds the loaded BPF objects and the links that attach them.
 type Probes struct {
-	sys    *syscallsMaps
-	progs  []*ebpf.Program
+	sys    *syscallProbes
 	sig    *signalObjects
 	pipe   *pipeObjects
 	links  []link.Link
@@ -38,10 +33,7 @@ func Load(opts Options) (*Probes, error) {
 		}
 	}
 	hook := opts.Hook
-	if hook == "" {
-		hook = HookRaw
-	}
-	if hook != HookRaw && hook != HookSyscallTracepoints {
+	if hook != HookAuto && hook != HookRaw && hook != HookSyscallTracepoints {
 		return nil, fmt.Errorf("loading probes: unknown hook %q", hook)
 	}
 	if err := rlimit.RemoveMemlock(); err != nil {
@@ -88,81 +80,6 @@ func (p *Probes) failed(name string, err error) error {
 	return err
 }
 
-func (p *Probes) loadSyscalls(groups []Group, hook Hook) error {
-	spec, specErr := loadSyscalls()
-	if specErr != nil {
-		return p.failed("syscalls", fmt.Errorf("loading the syscalls BPF spec: %w", specErr))
-	}
-	// Load only the programs of the chosen hook.
-	var enter, exit *ebpf.Program
-	var maps syscallsMaps
-	var err error
-	if hook == HookRaw {
-		var objs struct {
-			syscallsMaps
-			rawProgs
-		}
-		err = spec.LoadAndAssign(&objs, nil)
-		maps, enter, exit = objs.syscallsMaps, objs.Enter, objs.Exit
-	} else {
-		var objs struct {
-			syscallsMaps
-			tpProgs
-		}
-		err = spec.LoadAndAssign(&objs, nil)
-		maps, enter, exit = objs.syscallsMaps, objs.Enter, objs.Exit
-	}
-	if err != nil {
-		var ve *ebpf.VerifierError
-		if errors.As(err, &ve) {
-			slog.Debug("BPF verifier log", "log", fmt.Sprintf("%+v", ve))
-		}
-		return p.failed("syscalls", fmt.Errorf("loading the syscall probes: %w", err))
-	}
-	p.sys = &maps
-	p.progs = append(p.progs, enter, exit)
-	var traced []sysEntry
-	for _, e := range syscallTable {
-		if slices.Contains(groups, e.group) {
-			traced = append(traced, e)
-		}
-	}
-	var errs []error
-	if hook == HookRaw {
-		l, err := link.AttachTracing(link.TracingOptions{Program: enter})
-		errs = append(errs, p.attached("tp_btf/sys_enter", l, err))
-		l, err = link.AttachTracing(link.TracingOptions{Program: exit})
-		errs = append(errs, p.attached("tp_btf/sys_exit", l, err))
-	} else {
-		unmount, err := ensureTracefs()
-		if err != nil {
-			return p.failed("tracefs", err)
-		}
-		var ok []sysEntry
-		for _, e := range traced {
-			l, err := link.Tracepoint("syscalls", "sys_enter_"+e.name, enter, nil)
-			if err := p.attached("tracepoint/syscalls/sys_enter_"+e.name, l, err); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			l, err = link.Tracepoint("syscalls", "sys_exit_"+e.name, exit, nil)
-			if err := p.attached("tracepoint/syscalls/sys_exit_"+e.name, l, err); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			ok = append(ok, e)
-		}
-		traced = ok
-		unmount()
-	}
-	for _, e := range traced {
-		if err := maps.CfgByNr.Put(uint32(e.nr), e.cfg()); err != nil {
-			errs = append(errs, fmt.Errorf("configuring syscall %s: %w", e.name, err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
 func (p *Probes) loadSignals() error {
 	objs := &signalObjects{}
 	if err := loadSignalObjects(objs, nil); err != nil {
@@ -185,29 +102,13 @@ func (p *Probes) loadPipeIter() error {
 	return nil
 }
 
-// ensureTracefs mounts tracefs at /sys/kernel/tracing when it is missing,
-// which the syscalls:* tracepoints need to be found; the returned func
-// unmounts it again.
-func ensureTracefs() (func(), error) {
-	const dir = "/sys/kernel/tracing"
-	if _, err := os.Stat(dir + "/events"); err == nil {
-		return func() {}, nil
+// Hook returns the hook of the syscall probes in use, empty when no syscall
+// group is loaded.
+func (p *Probes) Hook() Hook {
+	if p.sys == nil {
+		return ""
 	}
-	if err := unix.Mount("nodev", dir, "tracefs", 0, ""); err != nil {
-		return nil, fmt.Errorf("mounting tracefs at %s (needs root): %w", dir, err)
-	}
-	return func() { _ = unix.Unmount(dir, 0) }, nil
-}
-
-// The programs of each hook, loaded on their own.
-type rawProgs struct {
-	Enter *ebpf.Program `ebpf:"raw_sys_enter"`
-	Exit  *ebpf.Program `ebpf:"raw_sys_exit"`
-}
-
-type tpProgs struct {
-	Enter *ebpf.Program `ebpf:"tp_sys_enter"`
-	Exit  *ebpf.Program `ebpf:"tp_sys_exit"`
+	return p.sys.hook
 }
 
 // Close detaches every probe and frees the maps.
@@ -217,10 +118,6 @@ func (p *Probes) Close() error {
 		errs = append(errs, p.links[i].Close())
 	}
 	p.links = nil
-	for _, prog := range p.progs {
-		errs = append(errs, prog.Close())
-	}
-	p.progs = nil
 	if p.sys != nil {
 		errs = append(errs, p.sys.Close())
 		p.sys = nil

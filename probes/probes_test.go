@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cilium/ebpf/link"
 	"github.com/ipcwatch/ipcwatch/internal/testutil"
 	"golang.org/x/sys/unix"
 )
@@ -299,8 +300,42 @@ func TestProbeStatus(t *testing.T) {
 			t.Errorf("probe %s missing from %+v", n, s.Probes)
 		}
 	}
+	if s.Hook != HookRaw || p.Hook() != HookRaw {
+		t.Errorf("hook %q (Hook() %q), want %q on a kernel with BTF", s.Hook, p.Hook(), HookRaw)
+	}
 	if len(s.Drops) != 4 {
 		t.Errorf("drops %+v, want 4 maps", s.Drops)
+	}
+}
+
+// TestHookFallback makes the tp_btf programs fail to attach, as they do on
+// kernels without BTF, and checks that the default hook falls back to the
+// per-syscall tracepoints, says so and counts exactly.
+func TestHookFallback(t *testing.T) {
+	testutil.RequirePrivileged(t)
+	attachTracing = func(link.TracingOptions) (link.Link, error) {
+		return nil, fmt.Errorf("attaching tp_btf: %w", unix.EOPNOTSUPP)
+	}
+	t.Cleanup(func() { attachTracing = link.AttachTracing })
+	p := load(t, Options{Groups: []Group{GroupData, GroupLife}})
+	pid := runWorkload(t, "fifo")
+	s, err := p.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Hook != HookSyscallTracepoints || p.Hook() != HookSyscallTracepoints {
+		t.Errorf("hook %q (Hook() %q), want %q", s.Hook, p.Hook(), HookSyscallTracepoints)
+	}
+	for _, ps := range s.Probes {
+		if !ps.Attached {
+			t.Errorf("probe %s not attached: %s", ps.Name, ps.Error)
+		}
+	}
+	for k, w := range expected["fifo"] {
+		c := s.Counters(k[0], k[1], pid)
+		if (want{c.Calls, c.Bytes}) != w {
+			t.Errorf("%s/%s: got calls,bytes %v, want %v", k[0], k[1], want{c.Calls, c.Bytes}, w)
+		}
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 func (p *Probes) Snapshot() (*Snapshot, error) {
 	s := &Snapshot{Probes: append([]ProbeStatus(nil), p.status...)}
 	if p.sys != nil {
+		s.Hook = p.sys.hook
 		if err := p.readSyscalls(s); err != nil {
 			return nil, err
 		}
@@ -34,7 +35,7 @@ func (p *Probes) readSyscalls(s *Snapshot) error {
 	var key syscallsOpKey
 	var vals []syscallsOpVal
 	entries := uint64(0)
-	it := p.sys.OpStats.Iterate()
+	it := p.sys.maps.OpStats.Iterate()
 	for it.Next(&key, &vals) {
 		entries++
 		c := OpCounters{Mechanism: mechNames[syscallsMech(key.Mech)], Op: opName(key.Op), PID: key.Pid}
@@ -64,7 +65,7 @@ func (p *Probes) readSyscalls(s *Snapshot) error {
 
 	var idx uint32
 	var hists []syscallsHist
-	hit := p.sys.OpHist.Iterate()
+	hit := p.sys.maps.OpHist.Iterate()
 	for hit.Next(&idx, &hists) {
 		h := sumHists(hists)
 		if h.Count == 0 {
@@ -78,7 +79,7 @@ func (p *Probes) readSyscalls(s *Snapshot) error {
 		return fmt.Errorf("reading map op_hist: %w", err)
 	}
 
-	stats, err := readMapStats(p.sys.OpMapStats, uint32(syscallsOpMapMAP_COUNT))
+	stats, err := readMapStats(p.sys.maps.OpMapStats, uint32(syscallsOpMapMAP_COUNT))
 	if err != nil {
 		return fmt.Errorf("reading map op_map_stats: %w", err)
 	}

@@ -28,6 +28,9 @@ var AllGroups = []Group{GroupData, GroupLife, GroupSignal, GroupPipeIter}
 type Hook string
 
 const (
+	// HookAuto uses HookRaw where tp_btf programs load and attach (kernels
+	// with BTF, 5.5+) and HookSyscallTracepoints elsewhere.
+	HookAuto Hook = ""
 	// HookRaw attaches one BTF raw tracepoint on sys_enter and one on
 	// sys_exit; a table indexed by syscall number tells which to aggregate.
 	HookRaw Hook = "raw"
@@ -40,7 +43,8 @@ const (
 type Options struct {
 	// Groups to load; empty means AllGroups.
 	Groups []Group
-	// Hook for the syscall probes; empty means HookRaw.
+	// Hook for the syscall probes; empty (HookAuto) picks the fastest that
+	// works.
 	Hook Hook
 }
 
@@ -147,6 +151,9 @@ type MapDrops struct {
 
 // Snapshot is what the probes aggregated since Load, as plain values.
 type Snapshot struct {
+	// Hook is the hook of the syscall probes in use; empty when no syscall
+	// group is loaded.
+	Hook          Hook
 	Ops           []OpCounters
 	Latency       []OpLatency
 	Signals       []SignalCount

@@ -29,11 +29,14 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 static __always_inline struct file *fd_file(struct task_struct *task, __u64 fd)
 {
 	struct fdtable *fdt = task->files->fdt;
-	struct file *f = NULL;
+	struct file **slot;
+	struct file *f;
 
 	if (fd >= fdt->max_fds)
 		return NULL;
-	bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]);
+	/* A cast to void makes the slot a pointer the program may load from. */
+	slot = bpf_rdonly_cast(fdt->fd + fd, 0);
+	f = *slot;
 	if (!f)
 		return NULL;
 	return bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
@@ -102,6 +105,11 @@ static __always_inline enum mech classify(struct file *f, bool mapped)
 		}
 		return MECH_NONE;
 	}
+	/* Character and block devices, directories and links are never IPC.
+	 * Message queues and tmpfs files are regular files; anonymous inodes
+	 * (eventfd) are regular since 6.15 and had no type before. */
+	if (mode != S_IFREG && mode != 0)
+		return MECH_NONE;
 	magic = inode->i_sb->s_magic;
 	if (magic == MQUEUE_MAGIC)
 		return MECH_POSIX_MQ;

@@ -322,11 +322,18 @@ int BPF_PROG(raw_sys_enter, struct pt_regs *regs, long id)
 	ON_ENTER(id, REGS_ARG);
 }
 
-/* raw_syscalls:sys_exit as a BTF raw tracepoint: stable since 4.17. */
+/* raw_syscalls:sys_exit as a BTF raw tracepoint: stable since 4.17. It runs
+ * for every syscall: the table filters the untraced ones before any lookup
+ * of the task's storage. */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(raw_sys_exit, struct pt_regs *regs, long ret)
 {
-	return on_exit(regs->orig_ax, ret);
+	__u32 nr = regs->orig_ax;
+	struct syscall_cfg *c = bpf_map_lookup_elem(&cfg_by_nr, &nr);
+
+	if (!c || !c->kind)
+		return 0;
+	return on_exit(nr, ret);
 }
 
 #define CTX_ARG(i) (a[(__u32)(i) & 7])

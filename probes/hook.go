@@ -1,0 +1,190 @@
+package probes
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"sync"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"golang.org/x/sys/unix"
+)
+
+// syscallProbes are the syscall programs of one hook, their maps and, while
+// attached, their links.
+type syscallProbes struct {
+	hook        Hook
+	maps        syscallsMaps
+	enter, exit *ebpf.Program
+	traced      []sysEntry // the syscalls of the loaded groups
+	links       []link.Link
+}
+
+// attachTracing attaches a tp_btf program; a variable so that tests can make
+// it fail as it does on kernels without BTF.
+var attachTracing = link.AttachTracing
+
+// loadSyscalls loads and attaches the syscall probes of groups with hook.
+// HookAuto tries HookRaw and falls back to HookSyscallTracepoints when the
+// tp_btf programs do not load or attach (no kernel BTF, old kernel).
+func (p *Probes) loadSyscalls(groups []Group, hook Hook) error {
+	if hook == HookAuto {
+		s, status, err := openSyscalls(groups, HookRaw)
+		if err == nil {
+			p.sys = s
+			p.status = append(p.status, status...)
+			return nil
+		}
+		slog.Debug("tp_btf syscall hooks unavailable, using the per-syscall tracepoints", "err", err)
+		if s != nil {
+			s.Close()
+		}
+		hook = HookSyscallTracepoints
+	}
+	s, status, err := openSyscalls(groups, hook)
+	p.status = append(p.status, status...)
+	if s != nil {
+		p.sys = s
+	}
+	return err
+}
+
+// openSyscalls loads the programs of hook and attaches them. It returns nil
+// syscallProbes only when nothing loaded; otherwise what attached works, and
+// the error joins one error per probe that did not.
+func openSyscalls(groups []Group, hook Hook) (*syscallProbes, []ProbeStatus, error) {
+	spec, err := loadSyscalls()
+	if err != nil {
+		err = fmt.Errorf("loading the syscalls BPF spec: %w", err)
+		return nil, []ProbeStatus{{Name: "syscalls", Error: err.Error()}}, err
+	}
+	s := &syscallProbes{hook: hook}
+	if hook == HookRaw {
+		var objs struct {
+			syscallsMaps
+			rawProgs
+		}
+		err = spec.LoadAndAssign(&objs, nil)
+		s.maps, s.enter, s.exit = objs.syscallsMaps, objs.Enter, objs.Exit
+	} else {
+		var objs struct {
+			syscallsMaps
+			tpProgs
+		}
+		err = spec.LoadAndAssign(&objs, nil)
+		s.maps, s.enter, s.exit = objs.syscallsMaps, objs.Enter, objs.Exit
+	}
+	if err != nil {
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			slog.Debug("BPF verifier log", "log", fmt.Sprintf("%+v", ve))
+		}
+		err = fmt.Errorf("loading the syscall probes: %w", err)
+		return nil, []ProbeStatus{{Name: "syscalls", Error: err.Error()}}, err
+	}
+	for _, e := range syscallTable {
+		if slices.Contains(groups, e.group) {
+			s.traced = append(s.traced, e)
+		}
+	}
+	status, err := s.attach()
+	return s, status, err
+}
+
+// attach attaches the programs and fills cfg_by_nr with the syscalls whose
+// probes attached.
+func (s *syscallProbes) attach() ([]ProbeStatus, error) {
+	var status []ProbeStatus
+	var errs []error
+	add := func(name string, l link.Link, err error) bool {
+		if err != nil {
+			err = fmt.Errorf("attaching %s: %w", name, err)
+			status = append(status, ProbeStatus{Name: name, Error: err.Error()})
+			errs = append(errs, err)
+			return false
+		}
+		s.links = append(s.links, l)
+		status = append(status, ProbeStatus{Name: name, Attached: true})
+		return true
+	}
+	traced := s.traced
+	if s.hook == HookRaw {
+		l, err := attachTracing(link.TracingOptions{Program: s.enter})
+		ok := add("tp_btf/sys_enter", l, err)
+		l, err = attachTracing(link.TracingOptions{Program: s.exit})
+		if !add("tp_btf/sys_exit", l, err) || !ok {
+			traced = nil
+		}
+	} else {
+		unmount, err := ensureTracefs()
+		if err != nil {
+			return []ProbeStatus{{Name: "tracefs", Error: err.Error()}}, err
+		}
+		var ok []sysEntry
+		for _, e := range traced {
+			l, err := link.Tracepoint("syscalls", "sys_enter_"+e.name, s.enter, nil)
+			if !add("tracepoint/syscalls/sys_enter_"+e.name, l, err) {
+				continue
+			}
+			l, err = link.Tracepoint("syscalls", "sys_exit_"+e.name, s.exit, nil)
+			if !add("tracepoint/syscalls/sys_exit_"+e.name, l, err) {
+				continue
+			}
+			ok = append(ok, e)
+		}
+		traced = ok
+		unmount()
+	}
+	for _, e := range traced {
+		if err := s.maps.CfgByNr.Put(uint32(e.nr), e.cfg()); err != nil {
+			errs = append(errs, fmt.Errorf("configuring syscall %s: %w", e.name, err))
+		}
+	}
+	return status, errors.Join(errs...)
+}
+
+// detach closes the links, all at once: detaching a syscall tracepoint waits
+// for a grace period, and concurrent detaches share them.
+func (s *syscallProbes) detach() error {
+	errs := make([]error, len(s.links))
+	var wg sync.WaitGroup
+	for i, l := range s.links {
+		wg.Go(func() { errs[i] = l.Close() })
+	}
+	wg.Wait()
+	s.links = nil
+	return errors.Join(errs...)
+}
+
+// Close detaches the programs and frees them and their maps.
+func (s *syscallProbes) Close() error {
+	return errors.Join(s.detach(), s.enter.Close(), s.exit.Close(), s.maps.Close())
+}
+
+// ensureTracefs mounts tracefs at /sys/kernel/tracing when it is missing,
+// which the syscalls:* tracepoints need to be found; the returned func
+// unmounts it again.
+func ensureTracefs() (func(), error) {
+	const dir = "/sys/kernel/tracing"
+	if _, err := os.Stat(dir + "/events"); err == nil {
+		return func() {}, nil
+	}
+	if err := unix.Mount("nodev", dir, "tracefs", 0, ""); err != nil {
+		return nil, fmt.Errorf("mounting tracefs at %s (needs root): %w", dir, err)
+	}
+	return func() { _ = unix.Unmount(dir, 0) }, nil
+}
+
+// The programs of each hook, loaded on their own.
+type rawProgs struct {
+	Enter *ebpf.Program `ebpf:"raw_sys_enter"`
+	Exit  *ebpf.Program `ebpf:"raw_sys_exit"`
+}
+
+type tpProgs struct {
+	Enter *ebpf.Program `ebpf:"tp_sys_enter"`
+	Exit  *ebpf.Program `ebpf:"tp_sys_exit"`
+}
