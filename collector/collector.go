@@ -15,6 +15,9 @@ type Collector struct {
 	opts   Options
 	log    *slog.Logger
 	logged sync.Map // what absences were already logged at debug
+	// scratch holds *scratch buffers for the scan workers, reused across
+	// inventories.
+	scratch sync.Pool
 }
 
 // New returns a Collector for the given options.

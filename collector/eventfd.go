@@ -14,8 +14,8 @@ func (b *build) eventfdsAndSignalfds() {
 				continue
 			}
 			ep := endpoint(p, e.FD, e.Access)
-			switch e.Target {
-			case "anon_inode:[eventfd]":
+			switch e.Kind {
+			case fdEventfd:
 				if id := e.Info.EventfdID; id != nil {
 					o := ids[*id]
 					if o == nil {
@@ -30,7 +30,7 @@ func (b *build) eventfdsAndSignalfds() {
 				o := Object{Type: TypeEventfd, ID: e.Info.Ino, Endpoints: []Endpoint{ep}}
 				o.Attributes.EventfdCount = e.Info.EventfdCount
 				b.inv.Objects = append(b.inv.Objects, o)
-			case "anon_inode:[signalfd]":
+			case fdSignalfd:
 				o := Object{Type: TypeSignalfd, ID: e.Info.Ino, Endpoints: []Endpoint{ep}}
 				o.Attributes.SignalMask = e.Info.SigMask
 				b.inv.Objects = append(b.inv.Objects, o)

@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"encoding/binary"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/procfs"
+	"golang.org/x/sys/unix"
 )
 
 func open(t testing.TB, name string) *os.File {
@@ -136,19 +141,28 @@ func TestParseNSLinkAndFDTarget(t *testing.T) {
 	if ino, err := parseNSLink("net:[4026531840]"); err != nil || ino != 4026531840 {
 		t.Errorf("parseNSLink: %d, %v", ino, err)
 	}
-	if _, err := parseNSLink("net:4026531840"); err == nil {
-		t.Error("parseNSLink without brackets: no error")
+	for _, bad := range []string{"net:4026531840", "net:[]", "net:[12x]", "net", "net:[1]]"} {
+		if _, err := parseNSLink(bad); err == nil {
+			t.Errorf("parseNSLink(%q): no error", bad)
+		}
 	}
-	for in, want := range map[string][2]string{
-		"pipe:[123]":           {"pipe", "123"},
-		"socket:[9]":           {"socket", "9"},
-		"anon_inode:[eventfd]": {"anon_inode", "eventfd"},
-		"/tmp/a:[1]":           {"", ""},
-		"/dev/null":            {"", ""},
+	for _, tc := range []struct {
+		link, prefix string
+		ino          uint64
+		ok           bool
+	}{
+		{"pipe:[123]", "pipe:", 123, true},
+		{"socket:[9]", "socket:", 9, true},
+		{"socket:[9]", "pipe:", 0, false},
+		{"anon_inode:[eventfd]", "anon_inode:", 0, false},
+		{"/tmp/pipe:[1]", "pipe:", 0, false},
+		{"pipe:[18446744073709551615]", "pipe:", 0, false}, // more than 19 digits
+		{"pipe:[1234567890123456789]", "pipe:", 1234567890123456789, true},
+		{"pipe:[-1]", "pipe:", 0, false},
 	} {
-		k, i, _ := parseFDTarget(in)
-		if k != want[0] || i != want[1] {
-			t.Errorf("parseFDTarget(%q) = %q, %q", in, k, i)
+		ino, ok := bracketed([]byte(tc.link), tc.prefix)
+		if ino != tc.ino || ok != tc.ok {
+			t.Errorf("bracketed(%q, %q) = %d, %v", tc.link, tc.prefix, ino, ok)
 		}
 	}
 }
@@ -232,8 +246,11 @@ func FuzzParseNSLink(f *testing.F) {
 	f.Add("pipe:[12]")
 	f.Fuzz(func(t *testing.T, s string) {
 		parseNSLink(s)
-		if k, i, ok := parseFDTarget(s); ok && (k == "" || len(k)+len(i)+3 != len(s)) {
-			t.Fatalf("parseFDTarget(%q) = %q, %q", s, k, i)
+		if ino, ok := bracketed([]byte(s), "pipe:"); ok {
+			inner, _ := strings.CutPrefix(s, "pipe:[")
+			if v, err := strconv.ParseUint(strings.TrimSuffix(inner, "]"), 10, 64); err != nil || v != ino || !strings.HasSuffix(s, "]") {
+				t.Fatalf("bracketed(%q) = %d", s, ino)
+			}
 		}
 	})
 }
@@ -243,4 +260,118 @@ func FuzzParseUnixDiag(f *testing.F) {
 		f.Add(readFixture(f, name))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) { parseUnixDiag(b) })
+}
+
+func TestParseSharedMaps(t *testing.T) {
+	got := parseSharedMaps(readFixture(t, "maps"), nil)
+	dev := func(maj, min uint32) uint64 { return unix.Mkdev(maj, min) }
+	want := []mapping{
+		{Dev: dev(0, 1), Ino: 1451, Path: "/memfd:buf (deleted)", Access: AccessReadWrite},
+		{Dev: dev(0, 1), Ino: 1450, Path: "/dev/zero (deleted)", Access: AccessReadWrite},
+		{Dev: dev(0, 1), Ino: 32770, Path: "/SYSV0000abcd (deleted)", Access: AccessReadWrite},
+		{Dev: dev(0xfe, 0), Ino: 9980112, Path: "/tmp/p10/plain (deleted)", Access: AccessRead},
+		{Dev: dev(0xfe, 0), Ino: 9980111, Path: "/tmp/p10/a file  x", Access: AccessReadWrite},
+		{Dev: dev(0xfe, 0), Ino: 325737, Path: "/usr/lib/x86_64-linux-gnu/gconv/gconv-modules.cache", Access: AccessRead},
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %+v\nwant %+v", got, want)
+	}
+	if got := parseSharedMaps([]byte("x rw-s\n1-2 rw-s 0 zz:00 12 /a\n1-2 rw-s 0 00:00 0 /a\n1-2 rw-s 0 00:00 12 [x]\n1-2 rw-s 0 00:00 12\n"), nil); len(got) != 0 {
+		t.Errorf("malformed lines: %+v", got)
+	}
+}
+
+// TestParseSharedMapsAsProcfs checks the parser against procfs's on this
+// process's maps, with a shared mapping of its own.
+func TestParseSharedMapsAsProcfs(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "shared map")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(4096); err != nil {
+		t.Fatal(err)
+	}
+	mem, err := unix.Mmap(int(f.Fd()), 0, 4096, unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(mem)
+	self, err := procfs.Self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm, err := self.ProcMaps()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []mapping
+	for _, m := range pm {
+		if m.Perms.Shared && m.Inode != 0 && strings.HasPrefix(m.Pathname, "/") {
+			want = append(want, mapping{Dev: m.Dev, Ino: m.Inode, Path: m.Pathname, Access: access(m.Perms.Read, m.Perms.Write)})
+		}
+	}
+	b, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := parseSharedMaps(b, nil)
+	if !slices.ContainsFunc(got, func(m mapping) bool { return m.Path == f.Name() }) || !slices.Equal(got, want) {
+		t.Fatalf("got %+v\nprocfs %+v", got, want)
+	}
+}
+
+func TestForEachDirent(t *testing.T) {
+	dir := t.TempDir()
+	var want []string
+	for i := range 300 { // more than one getdents64 buffer
+		name := strings.Repeat("n", i%40+1) + strconv.Itoa(i)
+		if err := os.WriteFile(dir+"/"+name, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, name)
+	}
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	var got []string
+	if err := newScratch().readDirNames(fd, func(name []byte) { got = append(got, string(name)) }); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %d names %v, want %d", len(got), got, len(want))
+	}
+}
+
+func TestParseStatusSignalsAllocs(t *testing.T) {
+	b := readFixture(t, "status")
+	if n := testing.AllocsPerRun(10, func() { parseStatusSignalsBytes(b) }); n != 0 {
+		t.Errorf("%v allocations", n)
+	}
+}
+
+func FuzzParseSharedMaps(f *testing.F) {
+	f.Add(readFixture(f, "maps"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, m := range parseSharedMaps(b, nil) {
+			if m.Ino == 0 || !strings.HasPrefix(m.Path, "/") || strings.Contains(m.Path, "\n") {
+				t.Fatalf("bad mapping %+v", m)
+			}
+		}
+	})
+}
+
+func FuzzForEachDirent(f *testing.F) {
+	f.Add([]byte("\x01\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x18\x00\x04abc\x00\x00"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		forEachDirent(b, func(name []byte) {
+			if len(name) == 0 || bytes.IndexByte(name, 0) >= 0 {
+				t.Fatalf("bad name %q", name)
+			}
+		})
+	})
 }

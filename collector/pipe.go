@@ -2,7 +2,6 @@ package collector
 
 import (
 	"strconv"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -29,15 +28,10 @@ func (b *build) pipesAndFIFOs() {
 			var k key
 			var typ, name string
 			switch {
-			case strings.HasPrefix(e.Target, "pipe:["):
-				_, inner, ok := parseFDTarget(e.Target)
-				ino, err := strconv.ParseUint(inner, 10, 64)
-				if !ok || err != nil {
-					continue
-				}
-				k, typ = key{0, ino}, TypePipe
+			case e.Kind == fdPipe:
+				k, typ = key{0, e.Ino}, TypePipe
 			case e.Stat && e.Mode&unix.S_IFMT == unix.S_IFIFO:
-				k, typ, name = key{e.Dev, e.Ino}, TypeFIFO, e.Target
+				k, typ, name = key{e.Dev, e.Ino}, TypeFIFO, e.Path
 			default:
 				continue
 			}

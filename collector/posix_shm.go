@@ -88,7 +88,7 @@ func (b *build) posixShm() {
 			if !e.Stat || e.Mode&unix.S_IFMT != unix.S_IFREG {
 				continue
 			}
-			if o := classify(p, e.Dev, e.Ino, e.Target, ptr(uint64(e.Size))); o != nil {
+			if o := classify(p, e.Dev, e.Ino, e.Path, ptr(uint64(e.Size))); o != nil {
 				o.Endpoints = append(o.Endpoints, endpoint(p, e.FD, e.Access))
 			}
 		}

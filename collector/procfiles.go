@@ -2,10 +2,13 @@ package collector
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // mqueueFile is the content of a file in an mqueue file system:
@@ -56,27 +59,35 @@ func parseMqueueFile(r io.Reader) (mqueueFile, error) {
 // SigPnd, ShdPnd, SigBlk, SigIgn, SigCgt); Pending joins the thread's and
 // the process's pending sets.
 func parseStatusSignals(r io.Reader) (SignalSets, error) {
+	b, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	if err != nil {
+		return SignalSets{}, err
+	}
+	return parseStatusSignalsBytes(b)
+}
+
+// parseStatusSignalsBytes is parseStatusSignals on the file's content; it
+// allocates nothing unless the file is malformed.
+func parseStatusSignalsBytes(b []byte) (SignalSets, error) {
 	var s SignalSets
 	var shared uint64
-	sc := bufio.NewScanner(r)
 	seen := 0
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
+	for len(b) > 0 {
+		var line []byte
+		line, b, _ = bytes.Cut(b, []byte("\n"))
+		k, v, ok := bytes.Cut(line, []byte(":"))
 		if !ok {
 			continue
 		}
-		v = strings.TrimSpace(v)
+		v = bytes.TrimSpace(v)
 		var dst *uint64
-		switch k {
+		switch string(k) {
 		case "SigQ":
-			q, l, ok := strings.Cut(v, "/")
-			if !ok {
-				return s, fmt.Errorf("parsing status: bad SigQ %q", v)
-			}
-			var err1, err2 error
-			s.QueuedSignals, err1 = strconv.ParseUint(q, 10, 64)
-			s.QueueLimit, err2 = strconv.ParseUint(l, 10, 64)
-			if err1 != nil || err2 != nil {
+			q, l, ok := bytes.Cut(v, []byte("/"))
+			var ok1, ok2 bool
+			s.QueuedSignals, ok1 = atou(q)
+			s.QueueLimit, ok2 = atou(l)
+			if !ok || !ok1 || !ok2 {
 				return s, fmt.Errorf("parsing status: bad SigQ %q", v)
 			}
 			continue
@@ -93,15 +104,12 @@ func parseStatusSignals(r io.Reader) (SignalSets, error) {
 		default:
 			continue
 		}
-		x, err := strconv.ParseUint(v, 16, 64)
-		if err != nil {
-			return s, fmt.Errorf("parsing status: field %s: %w", k, err)
+		x, ok := atox(v)
+		if !ok {
+			return s, fmt.Errorf("parsing status: field %s: bad mask %q", k, v)
 		}
 		*dst = x
 		seen++
-	}
-	if err := sc.Err(); err != nil {
-		return s, err
 	}
 	if seen == 0 {
 		return s, fmt.Errorf("parsing status: no signal masks")
@@ -161,19 +169,112 @@ func parseUintPtr(s string, base int) (*uint64, error) {
 // parseNSLink parses a /proc/PID/ns/* link target, "net:[4026531840]", into
 // the namespace inode.
 func parseNSLink(s string) (uint64, error) {
-	_, rest, ok := strings.Cut(s, ":[")
-	if !ok || !strings.HasSuffix(rest, "]") {
+	ino, ok := nsLinkInode([]byte(s))
+	if !ok {
 		return 0, fmt.Errorf("parsing namespace link %q", s)
 	}
-	return strconv.ParseUint(rest[:len(rest)-1], 10, 64)
+	return ino, nil
 }
 
-// parseFDTarget splits an fd link target of the form "pipe:[1234]",
-// "socket:[1234]" or "anon_inode:[eventfd]" into its kind and bracketed part.
-func parseFDTarget(s string) (kind, inner string, ok bool) {
-	i := strings.Index(s, ":[")
-	if i <= 0 || !strings.HasSuffix(s, "]") || strings.HasPrefix(s, "/") {
-		return "", "", false
+// nsLinkInode is parseNSLink without allocating.
+func nsLinkInode(link []byte) (uint64, bool) {
+	i := bytes.IndexByte(link, ':')
+	if i < 0 {
+		return 0, false
 	}
-	return s[:i], s[i+2 : len(s)-1], true
+	return bracketed(link[i+1:], "")
+}
+
+// bracketed returns N in a link prefix + "[N]" ("pipe:[12]",
+// "net:[4026531840]") as a number.
+func bracketed(link []byte, prefix string) (uint64, bool) {
+	rest, ok := bytes.CutPrefix(link, []byte(prefix))
+	if !ok || len(rest) < 3 || rest[0] != '[' || rest[len(rest)-1] != ']' {
+		return 0, false
+	}
+	return atou(rest[1 : len(rest)-1])
+}
+
+// atou parses a decimal number of at most 19 digits with nothing else
+// around it.
+func atou(b []byte) (uint64, bool) {
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	return v, true
+}
+
+// mapping is one shared file mapping in /proc/PID/maps.
+type mapping struct {
+	Dev, Ino uint64
+	Path     string
+	Access   string
+}
+
+// parseSharedMaps appends to dst the MAP_SHARED file mappings of a
+// /proc/PID/maps file: lines whose permissions end in 's', with an inode and
+// a path. A line is "START-END PERMS OFFSET MAJOR:MINOR INODE   PATH", the
+// path being the rest of the line (it may hold spaces and ends in
+// " (deleted)" for an unlinked file). Other lines, the most by far, are
+// skipped after their permissions are seen, without allocating.
+func parseSharedMaps(b []byte, dst []mapping) []mapping {
+	for len(b) > 0 {
+		var line []byte
+		line, b, _ = bytes.Cut(b, []byte("\n"))
+		_, rest, ok := bytes.Cut(line, []byte(" "))
+		if !ok || len(rest) < 5 || rest[3] != 's' || rest[4] != ' ' {
+			continue
+		}
+		perms := rest[:4]
+		f := bytes.SplitN(rest[5:], []byte(" "), 4) // offset, device, inode, padding and path
+		if len(f) != 4 {
+			continue
+		}
+		major, minor, ok := bytes.Cut(f[1], []byte(":"))
+		if !ok {
+			continue
+		}
+		maj, ok1 := atox(major)
+		mnr, ok2 := atox(minor)
+		ino, ok3 := atou(f[2])
+		path := bytes.TrimLeft(f[3], " ")
+		if !ok1 || !ok2 || !ok3 || ino == 0 || len(path) == 0 || path[0] != '/' || maj > 0xffffffff || mnr > 0xffffffff {
+			continue
+		}
+		dst = append(dst, mapping{
+			Dev: unix.Mkdev(uint32(maj), uint32(mnr)), Ino: ino, Path: string(path),
+			Access: access(perms[0] == 'r', perms[1] == 'w'),
+		})
+	}
+	return dst
+}
+
+// atox parses a hexadecimal number of at most 16 digits with nothing else
+// around it.
+func atox(b []byte) (uint64, bool) {
+	if len(b) == 0 || len(b) > 16 {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		case c >= 'A' && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		v = v<<4 | uint64(c)
+	}
+	return v, true
 }

@@ -1,40 +1,46 @@
 package collector
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/prometheus/procfs"
 	"golang.org/x/sys/unix"
 )
 
+// fdKind says what an fd link points to.
+type fdKind uint8
+
+const (
+	fdPath     fdKind = iota // "/dev/shm/x", "/run/app.fifo (deleted)", ...
+	fdPipe                   // "pipe:[INODE]"
+	fdSocket                 // "socket:[INODE]"
+	fdEventfd                // "anon_inode:[eventfd]"
+	fdSignalfd               // "anon_inode:[signalfd]"
+)
+
 // fdEntry is one open file descriptor of a process.
 type fdEntry struct {
 	FD     int
-	Target string // the /proc/PID/fd/N link: "pipe:[12]", "/dev/shm/x", ...
+	Kind   fdKind
+	Path   string // fdPath: the /proc/PID/fd/N link
 	Access string // from the link's mode, which mirrors the file's f_mode
+	// Ino is the inode of a pipe or socket (from the link) or, with Stat,
+	// of the open file.
+	Ino uint64
 	// Stat of the open file, for targets that are paths.
 	Stat bool
 	Dev  uint64
-	Ino  uint64
 	Mode uint32
 	Size int64
 	Info *fdInfo // eventfd and signalfd only
-}
-
-// mapping is one shared file mapping in /proc/PID/maps.
-type mapping struct {
-	Dev, Ino uint64
-	Path     string
-	Access   string
 }
 
 // process is what the scan read about one process.
@@ -52,8 +58,9 @@ type scanWants struct {
 	fds, maps, signals bool
 }
 
-// scan reads every process under the procfs root. Processes that vanish
-// are skipped; processes whose fds cannot be read are counted.
+// scan reads every process under the procfs root, on GOMAXPROCS*2 workers
+// (most of the time is spent in system calls). Processes that vanish are
+// skipped; processes whose fds cannot be read are counted.
 func (c *Collector) scan(ctx context.Context, w scanWants) (procs []*process, total, unreadable int, err error) {
 	pfs, err := procfs.NewFS(c.opts.ProcRoot)
 	if err != nil {
@@ -63,13 +70,19 @@ func (c *Collector) scan(ctx context.Context, w scanWants) (procs []*process, to
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	jobs := make(chan procfs.Proc)
+	jobs := make(chan int, 64)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) * 2 {
+	procs = make([]*process, 0, len(all))
+	for range min(runtime.GOMAXPROCS(0)*2, len(all)) {
 		wg.Go(func() {
-			for p := range jobs {
-				pr, denied := c.scanOne(p, w)
+			s, _ := c.scratch.Get().(*scratch)
+			if s == nil {
+				s = newScratch()
+			}
+			defer c.scratch.Put(s)
+			for pid := range jobs {
+				pr, denied := c.scanOne(pid, w, s)
 				mu.Lock()
 				if denied {
 					unreadable++
@@ -85,7 +98,7 @@ func (c *Collector) scan(ctx context.Context, w scanWants) (procs []*process, to
 		if ctx.Err() != nil {
 			break
 		}
-		jobs <- p
+		jobs <- p.PID
 	}
 	close(jobs)
 	wg.Wait()
@@ -102,19 +115,24 @@ func vanished(err error) bool {
 }
 
 // scanOne reads one process; nil if it vanished. denied reports a process
-// whose fds could not be read.
-func (c *Collector) scanOne(p procfs.Proc, w scanWants) (pr *process, isDenied bool) {
-	dir := filepath.Join(c.opts.ProcRoot, strconv.Itoa(p.PID))
-	comm, err := p.Comm()
+// whose fds could not be read. Every file is read relative to one fd on
+// /proc/PID, which keeps naming the same process even if the PID is reused.
+func (c *Collector) scanOne(pid int, w scanWants, s *scratch) (pr *process, isDenied bool) {
+	dirfd, err := openat(unix.AT_FDCWD, c.opts.ProcRoot+"/"+strconv.Itoa(pid), unix.O_PATH|unix.O_DIRECTORY)
 	if err != nil {
 		return nil, false
 	}
-	pr = &process{PID: p.PID, Comm: comm}
-	pr.NetNS = readNS(dir, "net")
-	pr.IPCNS = readNS(dir, "ipc")
-	pr.MntNS = readNS(dir, "mnt")
+	defer unix.Close(dirfd)
+	comm, err := s.readFileAt(dirfd, "comm")
+	if err != nil {
+		return nil, false
+	}
+	pr = &process{PID: pid, Comm: string(bytes.TrimSpace(comm))}
+	pr.NetNS = s.nsAt(dirfd, "ns/net")
+	pr.IPCNS = s.nsAt(dirfd, "ns/ipc")
+	pr.MntNS = s.nsAt(dirfd, "ns/mnt")
 	if w.fds {
-		fds, err := readFDs(dir)
+		fds, err := s.readFDs(dirfd)
 		switch {
 		case vanished(err):
 			return nil, false
@@ -124,25 +142,19 @@ func (c *Collector) scanOne(p procfs.Proc, w scanWants) (pr *process, isDenied b
 		pr.FDs = fds
 	}
 	if w.maps && !isDenied {
-		maps, err := p.ProcMaps()
+		maps, err := s.readFileAt(dirfd, "maps")
 		if vanished(err) {
 			return nil, false
 		}
-		for _, m := range maps {
-			if m.Perms == nil || !m.Perms.Shared || m.Inode == 0 || !strings.HasPrefix(m.Pathname, "/") {
-				continue
-			}
-			pr.Maps = append(pr.Maps, mapping{Dev: m.Dev, Ino: m.Inode, Path: m.Pathname, Access: access(m.Perms.Read, m.Perms.Write)})
+		if err == nil {
+			pr.Maps = parseSharedMaps(maps, nil)
 		}
 	}
 	if w.signals {
-		f, err := os.Open(filepath.Join(dir, "status"))
-		if err == nil {
-			s, err := parseStatusSignals(f)
-			f.Close()
-			if err == nil {
-				s.PID, s.Comm = pr.PID, pr.Comm
-				pr.Signals = &s
+		if b, err := s.readFileAt(dirfd, "status"); err == nil {
+			if sig, err := parseStatusSignalsBytes(b); err == nil {
+				sig.PID, sig.Comm = pr.PID, pr.Comm
+				pr.Signals = &sig
 			}
 		}
 	}
@@ -161,7 +173,14 @@ func access(r, w bool) string {
 	return ""
 }
 
-// readNS returns the inode of a process's namespace, 0 if unreadable.
+// linkAccess is the access of an fd from its /proc/PID/fd/N link's mode,
+// which mirrors the file's f_mode.
+func linkAccess(st *unix.Stat_t) string {
+	return access(st.Mode&unix.S_IRUSR != 0, st.Mode&unix.S_IWUSR != 0)
+}
+
+// readNS returns the inode of the namespace of a process directory (a
+// /proc/PID path), 0 if unreadable.
 func readNS(dir, kind string) uint64 {
 	target, err := os.Readlink(dir + "/ns/" + kind)
 	if err != nil {
@@ -171,69 +190,79 @@ func readNS(dir, kind string) uint64 {
 	return ino
 }
 
-// readFDs reads a process's fd links, with the stat of path targets and the
-// fdinfo of eventfd and signalfd descriptors.
-func readFDs(dir string) ([]fdEntry, error) {
-	fdDir := dir + "/fd/"
-	f, err := os.Open(fdDir)
+// nsAt returns the inode of the namespace link name ("ns/net") under a
+// /proc/PID dirfd, 0 if unreadable.
+func (s *scratch) nsAt(dirfd int, name string) uint64 {
+	link, err := s.readlinkAt(dirfd, name)
+	if err != nil {
+		return 0
+	}
+	ino, _ := nsLinkInode(link)
+	return ino
+}
+
+// readFDs reads the fd links of the process at dirfd (/proc/PID), with the
+// mode of pipe links, the stat of path targets and the fdinfo of eventfd and
+// signalfd descriptors. Other anon inodes and kernel objects are not IPC
+// and are left out.
+func (s *scratch) readFDs(dirfd int) ([]fdEntry, error) {
+	fdDir, err := openat(dirfd, "fd", unix.O_RDONLY|unix.O_DIRECTORY)
 	if err != nil {
 		return nil, err
 	}
-	names, err := f.Readdirnames(-1)
-	f.Close()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]fdEntry, 0, len(names))
-	for _, name := range names {
-		fd, err := strconv.Atoi(name)
-		if err != nil {
-			continue
+	defer unix.Close(fdDir)
+	var out []fdEntry
+	err = s.readDirNames(fdDir, func(name []byte) {
+		fd, ok := atou(name)
+		if !ok {
+			return
 		}
-		link := fdDir + name
-		target, err := os.Readlink(link)
+		nm := string(name)
+		target, err := s.readlinkAt(fdDir, nm)
 		if err != nil {
-			continue // closed meanwhile
+			return // closed meanwhile
 		}
-		e := fdEntry{FD: fd, Target: target}
-		switch {
-		case strings.HasPrefix(target, "socket:"):
-			e.Access = AccessReadWrite
-		case strings.HasPrefix(target, "pipe:"):
-			var st unix.Stat_t
-			if unix.Lstat(link, &st) != nil {
-				continue
+		e := fdEntry{FD: int(fd)}
+		var lst, st unix.Stat_t
+		if ino, ok := bracketed(target, "socket:"); ok {
+			e.Kind, e.Ino, e.Access = fdSocket, ino, AccessReadWrite
+		} else if ino, ok := bracketed(target, "pipe:"); ok {
+			if fstatat(fdDir, nm, &lst, unix.AT_SYMLINK_NOFOLLOW) != nil {
+				return
 			}
-			e.Access = access(st.Mode&unix.S_IRUSR != 0, st.Mode&unix.S_IWUSR != 0)
-		case target == "anon_inode:[eventfd]" || target == "anon_inode:[signalfd]":
-			fi, err := readFDInfo(dir, name)
+			e.Kind, e.Ino, e.Access = fdPipe, ino, linkAccess(&lst)
+		} else if len(target) > 0 && target[0] == '/' {
+			if fstatat(fdDir, nm, &lst, unix.AT_SYMLINK_NOFOLLOW) != nil || fstatat(fdDir, nm, &st, 0) != nil {
+				return
+			}
+			e.Kind, e.Path, e.Access = fdPath, string(target), linkAccess(&lst)
+			e.Stat, e.Dev, e.Ino, e.Mode, e.Size = true, st.Dev, st.Ino, st.Mode, st.Size
+		} else {
+			switch string(target) {
+			case "anon_inode:[eventfd]":
+				e.Kind = fdEventfd
+			case "anon_inode:[signalfd]":
+				e.Kind = fdSignalfd
+			default:
+				return
+			}
+			b, err := s.readFileAt(dirfd, "fdinfo/"+nm)
 			if err != nil {
-				continue
+				return
+			}
+			fi, err := parseFDInfo(bytes.NewReader(b))
+			if err != nil {
+				return
 			}
 			e.Info = &fi
 			e.Access = flagsAccess(fi.Flags)
-		case strings.HasPrefix(target, "/"):
-			var lst, st unix.Stat_t
-			if unix.Lstat(link, &lst) != nil || unix.Stat(link, &st) != nil {
-				continue
-			}
-			e.Access = access(lst.Mode&unix.S_IRUSR != 0, lst.Mode&unix.S_IWUSR != 0)
-			e.Stat, e.Dev, e.Ino, e.Mode, e.Size = true, st.Dev, st.Ino, st.Mode, st.Size
-		default:
-			continue // other anon inodes and kernel objects are not IPC
+		}
+		if out == nil {
+			out = make([]fdEntry, 0, 16)
 		}
 		out = append(out, e)
-	}
-	return out, nil
-}
-
-func readFDInfo(dir, fd string) (fdInfo, error) {
-	f, err := os.Open(dir + "/fdinfo/" + fd)
-	if err != nil {
-		return fdInfo{}, err
-	}
-	defer f.Close()
-	return parseFDInfo(f)
+	})
+	return out, err
 }
 
 func flagsAccess(flags uint64) string {

@@ -29,15 +29,10 @@ func (b *build) unixSockets() {
 			nsOrder = append(nsOrder, p.NetNS)
 		}
 		for _, e := range p.FDs {
-			kind, inner, ok := parseFDTarget(e.Target)
-			if !ok || kind != "socket" {
+			if e.Kind != fdSocket {
 				continue
 			}
-			ino, err := strconv.ParseUint(inner, 10, 64)
-			if err != nil {
-				continue
-			}
-			k := key{p.NetNS, ino}
+			k := key{p.NetNS, e.Ino}
 			holders[k] = append(holders[k], endpoint(p, e.FD, e.Access))
 		}
 	}
