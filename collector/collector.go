@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // Collector builds inventories. It is safe for one Collect at a time.
@@ -18,6 +19,8 @@ type Collector struct {
 	// scratch holds *scratch buffers for the scan workers, reused across
 	// inventories.
 	scratch sync.Pool
+	// noProcmapQuery is set once the kernel refused PROCMAP_QUERY.
+	noProcmapQuery atomic.Bool
 }
 
 // New returns a Collector for the given options.

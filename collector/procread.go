@@ -32,6 +32,11 @@ func (s *scratch) readFileAt(dirfd int, name string) ([]byte, error) {
 		return nil, err
 	}
 	defer unix.Close(fd)
+	return s.readAll(fd)
+}
+
+// readAll reads the open file fd to its end into s.file, as readFileAt.
+func (s *scratch) readAll(fd int) ([]byte, error) {
 	n := 0
 	for {
 		if n == len(s.file) {

@@ -142,13 +142,11 @@ func (c *Collector) scanOne(pid int, w scanWants, s *scratch) (pr *process, isDe
 		pr.FDs = fds
 	}
 	if w.maps && !isDenied {
-		maps, err := s.readFileAt(dirfd, "maps")
+		maps, err := c.sharedMaps(s, dirfd)
 		if vanished(err) {
 			return nil, false
 		}
-		if err == nil {
-			pr.Maps = parseSharedMaps(maps, nil)
-		}
+		pr.Maps = maps
 	}
 	if w.signals {
 		if b, err := s.readFileAt(dirfd, "status"); err == nil {
