@@ -101,14 +101,7 @@ func (c *Collector) Collect(ctx context.Context) (*Inventory, error) {
 	}
 	inv := b.inv
 	inv.Objects = slices.DeleteFunc(inv.Objects, func(o Object) bool { return !want[o.Type] })
-	order := map[string]int{}
-	for i, t := range Types {
-		order[t] = i
-	}
-	slices.SortStableFunc(inv.Objects, func(a, b Object) int {
-		return cmp.Or(cmp.Compare(order[a.Type], order[b.Type]), cmp.Compare(a.Attributes.Namespace, b.Attributes.Namespace),
-			cmp.Compare(a.ID, b.ID), cmp.Compare(a.Name, b.Name))
-	})
+	sortObjects(inv.Objects)
 	for i := range inv.Objects {
 		sortEndpoints(inv.Objects[i].Endpoints)
 	}
@@ -116,6 +109,54 @@ func (c *Collector) Collect(ctx context.Context) (*Inventory, error) {
 	inv.Objects = nonNil(inv.Objects)
 	inv.ShmFS, inv.SysV, inv.Signals, inv.Missing = nonNil(inv.ShmFS), nonNil(inv.SysV), nonNil(inv.Signals), nonNil(inv.Missing)
 	return inv, nil
+}
+
+// typeRank is the place of each type in Types.
+var typeRank = func() map[string]int {
+	m := map[string]int{}
+	for i, t := range Types {
+		m[t] = i
+	}
+	return m
+}()
+
+// sortObjects sorts objects by type (in the order of Types), namespace, id
+// and name, keeping the order they were found in otherwise. Objects are
+// large: small keys are sorted, then the objects are moved once each.
+func sortObjects(objs []Object) {
+	type key struct {
+		rank   int
+		ns, id uint64
+		name   string
+		i      int
+	}
+	keys := make([]key, len(objs))
+	for i, o := range objs {
+		keys[i] = key{typeRank[o.Type], o.Attributes.Namespace, o.ID, o.Name, i}
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.ns, b.ns), cmp.Compare(a.id, b.id),
+			cmp.Compare(a.name, b.name), cmp.Compare(a.i, b.i))
+	})
+	// Position j takes the object at keys[j].i: follow each cycle of the
+	// permutation, marking the places filled with i = -1.
+	for start := range keys {
+		if keys[start].i < 0 || keys[start].i == start {
+			continue
+		}
+		tmp := objs[start]
+		j := start
+		for {
+			src := keys[j].i
+			keys[j].i = -1
+			if src == start {
+				objs[j] = tmp
+				break
+			}
+			objs[j] = objs[src]
+			j = src
+		}
+	}
 }
 
 func sortEndpoints(eps []Endpoint) {

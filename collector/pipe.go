@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"slices"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -53,6 +54,7 @@ func (b *build) pipesAndFIFOs() {
 	} else if !b.c.opts.ReopenPipes && len(order) > 0 {
 		b.missing("pipe and fifo queued bytes and capacity", "no BPF pipe buffer source")
 	}
+	b.inv.Objects = slices.Grow(b.inv.Objects, len(order))
 	for _, k := range order {
 		o := objs[k]
 		if pb, ok := buffers[o.ID]; ok && buffers != nil {

@@ -3,6 +3,7 @@ package collector
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -44,6 +45,7 @@ func (b *build) unixSockets() {
 			b.missing(fmt.Sprintf("unix sockets in network namespace %d", ns), err.Error())
 			continue
 		}
+		b.inv.Objects = slices.Grow(b.inv.Objects, len(socks))
 		for _, d := range socks {
 			typ := unixType(d.Type)
 			if typ == "" {
