@@ -3,6 +3,7 @@ package probes
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"slices"
@@ -19,7 +20,9 @@ type syscallProbes struct {
 	hook        Hook
 	maps        syscallsMaps
 	enter, exit *ebpf.Program
-	traced      []sysEntry // the syscalls of the loaded groups
+	taskExit    *ebpf.Program // flushes an exiting task's counters
+	flush       *ebpf.Program // iterator flushing every task's counters
+	traced      []sysEntry    // the syscalls of the loaded groups
 	links       []link.Link
 }
 
@@ -68,14 +71,14 @@ func openSyscalls(groups []Group, hook Hook) (*syscallProbes, []ProbeStatus, err
 			rawProgs
 		}
 		err = spec.LoadAndAssign(&objs, nil)
-		s.maps, s.enter, s.exit = objs.syscallsMaps, objs.Enter, objs.Exit
+		s.maps, s.enter, s.exit, s.taskExit, s.flush = objs.syscallsMaps, objs.Enter, objs.Exit, objs.TaskExit, objs.Flush
 	} else {
 		var objs struct {
 			syscallsMaps
 			tpProgs
 		}
 		err = spec.LoadAndAssign(&objs, nil)
-		s.maps, s.enter, s.exit = objs.syscallsMaps, objs.Enter, objs.Exit
+		s.maps, s.enter, s.exit, s.taskExit, s.flush = objs.syscallsMaps, objs.Enter, objs.Exit, objs.TaskExit, objs.Flush
 	}
 	if err != nil {
 		var ve *ebpf.VerifierError
@@ -110,10 +113,14 @@ func (s *syscallProbes) attach() ([]ProbeStatus, error) {
 		status = append(status, ProbeStatus{Name: name, Attached: true})
 		return true
 	}
+	// Counts of exited tasks would be lost without the exit hook: nothing
+	// is traced without it.
 	traced := s.traced
 	if s.hook == HookRaw {
-		l, err := attachTracing(link.TracingOptions{Program: s.enter})
-		ok := add("tp_btf/sys_enter", l, err)
+		l, err := attachTracing(link.TracingOptions{Program: s.taskExit})
+		ok := add("tp_btf/sched_process_exit", l, err)
+		l, err = attachTracing(link.TracingOptions{Program: s.enter})
+		ok = add("tp_btf/sys_enter", l, err) && ok
 		l, err = attachTracing(link.TracingOptions{Program: s.exit})
 		if !add("tp_btf/sys_exit", l, err) || !ok {
 			traced = nil
@@ -122,6 +129,10 @@ func (s *syscallProbes) attach() ([]ProbeStatus, error) {
 		unmount, err := ensureTracefs()
 		if err != nil {
 			return []ProbeStatus{{Name: "tracefs", Error: err.Error()}}, err
+		}
+		l, err := link.Tracepoint("sched", "sched_process_exit", s.taskExit, nil)
+		if !add("tracepoint/sched/sched_process_exit", l, err) {
+			traced = nil
 		}
 		var ok []sysEntry
 		for _, e := range traced {
@@ -161,7 +172,27 @@ func (s *syscallProbes) detach() error {
 
 // Close detaches the programs and frees them and their maps.
 func (s *syscallProbes) Close() error {
-	return errors.Join(s.detach(), s.enter.Close(), s.exit.Close(), s.maps.Close())
+	return errors.Join(s.detach(), s.enter.Close(), s.exit.Close(), s.taskExit.Close(),
+		s.flush.Close(), s.maps.Close())
+}
+
+// flushTasks runs the iterator that moves every task's counters into
+// op_stats.
+func (s *syscallProbes) flushTasks() error {
+	it, err := link.AttachIter(link.IterOptions{Program: s.flush})
+	if err != nil {
+		return fmt.Errorf("attaching iter/task: %w", err)
+	}
+	defer it.Close()
+	rd, err := it.Open()
+	if err != nil {
+		return fmt.Errorf("opening iter/task: %w", err)
+	}
+	defer rd.Close()
+	if _, err := io.Copy(io.Discard, rd); err != nil {
+		return fmt.Errorf("running iter/task: %w", err)
+	}
+	return nil
 }
 
 // ensureTracefs mounts tracefs at /sys/kernel/tracing when it is missing,
@@ -180,11 +211,15 @@ func ensureTracefs() (func(), error) {
 
 // The programs of each hook, loaded on their own.
 type rawProgs struct {
-	Enter *ebpf.Program `ebpf:"raw_sys_enter"`
-	Exit  *ebpf.Program `ebpf:"raw_sys_exit"`
+	Enter    *ebpf.Program `ebpf:"raw_sys_enter"`
+	Exit     *ebpf.Program `ebpf:"raw_sys_exit"`
+	TaskExit *ebpf.Program `ebpf:"raw_task_exit"`
+	Flush    *ebpf.Program `ebpf:"flush_tasks"`
 }
 
 type tpProgs struct {
-	Enter *ebpf.Program `ebpf:"tp_sys_enter"`
-	Exit  *ebpf.Program `ebpf:"tp_sys_exit"`
+	Enter    *ebpf.Program `ebpf:"tp_sys_enter"`
+	Exit     *ebpf.Program `ebpf:"tp_sys_exit"`
+	TaskExit *ebpf.Program `ebpf:"tp_task_exit"`
+	Flush    *ebpf.Program `ebpf:"flush_tasks"`
 }

@@ -226,6 +226,42 @@ func signalLatencyCount(t *testing.T, p *Probes, sig int) uint64 {
 	return 0
 }
 
+// TestLiveProcessCounts checks that Snapshot sees the calls of a process
+// that is still running: its counters are flushed from its task storage.
+func TestLiveProcessCounts(t *testing.T) {
+	p := load(t, Options{Groups: []Group{GroupData, GroupLife}})
+	cmd := child(t, "fill")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { stdin.Close(); cmd.Wait() }()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := p.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := uint32(cmd.Process.Pid)
+	// It filled its pipe, then wrote the line to its stdout, a pipe too.
+	want := uint64(fillBytes + len(line))
+	if c := s.Counters(MechPipe, "write", pid); c.Calls != 2 || c.Bytes != want {
+		t.Errorf("pipe writes of the running child: %d calls, %d bytes, want 2, %d", c.Calls, c.Bytes, want)
+	}
+	if c := s.Counters(MechPipe, "pipe2", pid); c.Calls != 1 {
+		t.Errorf("pipe2 of the running child: %d calls, want 1", c.Calls)
+	}
+}
+
 func TestPipeBuffers(t *testing.T) {
 	p := load(t, Options{Groups: []Group{GroupPipeIter}})
 	cmd := child(t, "fill")

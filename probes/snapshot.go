@@ -32,6 +32,9 @@ func (p *Probes) Snapshot() (*Snapshot, error) {
 }
 
 func (p *Probes) readSyscalls(s *Snapshot) error {
+	if err := p.sys.flushTasks(); err != nil {
+		return fmt.Errorf("flushing the tasks' counters: %w", err)
+	}
 	var key syscallsOpKey
 	var vals []syscallsOpVal
 	entries := uint64(0)

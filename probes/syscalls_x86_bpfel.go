@@ -28,17 +28,6 @@ type syscallsHist struct {
 	Sum     uint64
 }
 
-type syscallsInflight struct {
-	_     structs.HostLayout
-	Ts    uint64
-	Aux   uint64
-	Nr    uint32
-	Mech  uint8
-	Op    uint8
-	Bytes uint8
-	Kind  uint8
-}
-
 type syscallsKind uint32
 
 const (
@@ -115,6 +104,31 @@ type syscallsSyscallCfg struct {
 	Bytes uint8
 }
 
+type syscallsTaskState struct {
+	_  structs.HostLayout
+	In struct {
+		_     structs.HostLayout
+		Ts    uint64
+		Aux   uint64
+		Nr    uint32
+		Mech  uint8
+		Op    uint8
+		Bytes uint8
+		Kind  uint8
+	}
+	Acc [4]struct {
+		_       structs.HostLayout
+		Key     uint32
+		Pad     uint32
+		Calls   uint64
+		Errors  uint64
+		Bytes   uint64
+		Fcalls  uint64
+		Ferrors uint64
+		Fbytes  uint64
+	}
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
@@ -124,10 +138,13 @@ const (
 	syscallsMapOpHist           = "op_hist"
 	syscallsMapOpMapStats       = "op_map_stats"
 	syscallsMapOpStats          = "op_stats"
+	syscallsProgFlushTasks      = "flush_tasks"
 	syscallsProgRawSysEnter     = "raw_sys_enter"
 	syscallsProgRawSysExit      = "raw_sys_exit"
+	syscallsProgRawTaskExit     = "raw_task_exit"
 	syscallsProgTpSysEnter      = "tp_sys_enter"
 	syscallsProgTpSysExit       = "tp_sys_exit"
+	syscallsProgTpTaskExit      = "tp_task_exit"
 	syscallsVarUnusedBytesSrc   = "unused_bytes_src"
 	syscallsVarUnusedHist       = "unused_hist"
 	syscallsVarUnusedKind       = "unused_kind"
@@ -181,10 +198,13 @@ type syscallsSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type syscallsProgramSpecs struct {
+	FlushTasks  *ebpf.ProgramSpec `ebpf:"flush_tasks"`
 	RawSysEnter *ebpf.ProgramSpec `ebpf:"raw_sys_enter"`
 	RawSysExit  *ebpf.ProgramSpec `ebpf:"raw_sys_exit"`
+	RawTaskExit *ebpf.ProgramSpec `ebpf:"raw_task_exit"`
 	TpSysEnter  *ebpf.ProgramSpec `ebpf:"tp_sys_enter"`
 	TpSysExit   *ebpf.ProgramSpec `ebpf:"tp_sys_exit"`
+	TpTaskExit  *ebpf.ProgramSpec `ebpf:"tp_task_exit"`
 }
 
 // syscallsMapSpecs contains maps before they are loaded into the kernel.
@@ -269,18 +289,24 @@ type syscallsVariables struct {
 //
 // It can be passed to loadSyscallsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type syscallsPrograms struct {
+	FlushTasks  *ebpf.Program `ebpf:"flush_tasks"`
 	RawSysEnter *ebpf.Program `ebpf:"raw_sys_enter"`
 	RawSysExit  *ebpf.Program `ebpf:"raw_sys_exit"`
+	RawTaskExit *ebpf.Program `ebpf:"raw_task_exit"`
 	TpSysEnter  *ebpf.Program `ebpf:"tp_sys_enter"`
 	TpSysExit   *ebpf.Program `ebpf:"tp_sys_exit"`
+	TpTaskExit  *ebpf.Program `ebpf:"tp_task_exit"`
 }
 
 func (p *syscallsPrograms) Close() error {
 	return _SyscallsClose(
+		p.FlushTasks,
 		p.RawSysEnter,
 		p.RawSysExit,
+		p.RawTaskExit,
 		p.TpSysEnter,
 		p.TpSysExit,
+		p.TpTaskExit,
 	)
 }
 

@@ -9,6 +9,7 @@
  *    events, ABI since 4.14; only the traced syscalls run a program. */
 #include "common.h"
 #include "classify.h"
+#include "op_stats.h"
 
 /* How a syscall is handled; user space fills syscall_cfg by syscall number. */
 enum kind {
@@ -46,33 +47,6 @@ struct syscall_cfg {
 #define MAX_OPS 64
 #define MMSG_MAX 16
 
-/* The in-flight call of one task, from sys_enter to sys_exit. */
-struct inflight {
-	__u64 ts;
-	__u64 aux;
-	__u32 nr;
-	__u8 mech;
-	__u8 op;
-	__u8 bytes;
-	__u8 kind;
-};
-
-struct op_key {
-	__u32 pid;
-	__u8 mech;
-	__u8 op;
-	__u16 pad;
-};
-
-struct op_val {
-	__u64 calls;
-	__u64 errors;
-	__u64 bytes;
-	char comm[16];
-};
-
-enum op_map { MAP_OP_STATS = 0, MAP_INFLIGHT, MAP_COUNT };
-
 /* Syscall number -> how to handle it (kind 0: not traced). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -81,22 +55,6 @@ struct {
 	__type(value, struct syscall_cfg);
 } cfg_by_nr SEC(".maps");
 
-/* Task -> its traced call in flight (start time, mechanism, op). */
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct inflight);
-} inflight SEC(".maps");
-
-/* (process, mechanism, op) -> calls, errors, bytes and comm, per CPU. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct op_key);
-	__type(value, struct op_val);
-} op_stats SEC(".maps");
-
 /* mechanism * MAX_OPS + op -> log2 histogram of ns spent in the call, per CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -104,14 +62,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct hist);
 } op_hist SEC(".maps");
-
-/* enum op_map -> entries inserted and inserts that failed, per CPU. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MAP_COUNT);
-	__type(key, __u32);
-	__type(value, struct map_stat);
-} op_map_stats SEC(".maps");
 
 /* Anchors for bpf2go -type. */
 const struct op_key *unused_op_key __attribute__((unused));
@@ -123,17 +73,6 @@ const enum mech *unused_mech __attribute__((unused));
 const enum kind *unused_kind __attribute__((unused));
 const enum bytes_src *unused_bytes_src __attribute__((unused));
 const enum op_map *unused_op_map __attribute__((unused));
-
-static __always_inline void map_stat(__u32 m, bool failed)
-{
-	struct map_stat *s = bpf_map_lookup_elem(&op_map_stats, &m);
-	if (!s)
-		return;
-	if (failed)
-		s->failures++;
-	else
-		s->inserts++;
-}
 
 static __always_inline bool sock_mech(__u64 type, __u8 *mech)
 {
@@ -152,6 +91,7 @@ static __always_inline bool sock_mech(__u64 type, __u8 *mech)
 		__u32 _nr = (NR);                                                  \
 		struct syscall_cfg *c = bpf_map_lookup_elem(&cfg_by_nr, &_nr);   \
 		struct task_struct *task;                                          \
+		struct task_state *st;                                             \
 		struct inflight *in;                                               \
 		__u8 mech = 0, op;                                                 \
 		__u64 aux = 0;                                                     \
@@ -217,12 +157,13 @@ static __always_inline bool sock_mech(__u64 type, __u8 *mech)
 		}                                                                  \
 		if (!mech)                                                         \
 			return 0;                                                  \
-		in = bpf_task_storage_get(&inflight, task, 0,                      \
+		st = bpf_task_storage_get(&inflight, task, 0,                      \
 					  BPF_LOCAL_STORAGE_GET_F_CREATE);         \
-		if (!in) {                                                         \
+		if (!st) {                                                         \
 			map_stat(MAP_INFLIGHT, true);                              \
 			return 0;                                                  \
 		}                                                                  \
+		in = &st->in;                                                      \
 		in->nr = _nr;                                                      \
 		in->mech = mech;                                                   \
 		in->op = op;                                                       \
@@ -254,15 +195,15 @@ static __always_inline __u64 mmsg_bytes(__u64 vec, long n)
 static __always_inline int on_exit(__u32 nr, long ret)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct inflight *in = bpf_task_storage_get(&inflight, task, 0, 0);
-	struct op_key key = {};
-	struct op_val *v;
+	struct task_state *st = bpf_task_storage_get(&inflight, task, 0, 0);
+	struct inflight *in;
 	struct hist *h;
 	__u64 now, ts, bytes = 0;
 	__u32 idx;
 
-	if (!in || !in->ts)
+	if (!st || !st->in.ts)
 		return 0;
+	in = &st->in;
 	now = bpf_ktime_get_ns();
 	ts = in->ts;
 	in->ts = 0;
@@ -281,30 +222,7 @@ static __always_inline int on_exit(__u32 nr, long ret)
 	h = bpf_map_lookup_elem(&op_hist, &idx);
 	if (h)
 		hist_add(h, now - ts);
-
-	key.pid = bpf_get_current_pid_tgid() >> 32;
-	key.mech = in->mech;
-	key.op = in->op;
-	v = bpf_map_lookup_elem(&op_stats, &key);
-	if (!v) {
-		struct op_val nv = {};
-		bpf_get_current_comm(nv.comm, sizeof(nv.comm));
-		long err = bpf_map_update_elem(&op_stats, &key, &nv, BPF_NOEXIST);
-		if (err && err != -17 /* EEXIST: another CPU won */) {
-			map_stat(MAP_OP_STATS, true);
-			return 0;
-		}
-		if (!err)
-			map_stat(MAP_OP_STATS, false);
-		v = bpf_map_lookup_elem(&op_stats, &key);
-		if (!v)
-			return 0;
-	}
-	v->calls++;
-	if (ret < 0)
-		v->errors++;
-	else
-		v->bytes += bytes;
+	count(task, st, in->mech, in->op, ret < 0, bytes);
 	return 0;
 }
 
@@ -358,4 +276,45 @@ SEC("tracepoint/syscalls/sys_exit")
 int tp_sys_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	return on_exit(ctx->id, ctx->ret);
+}
+
+/* Flushes the counters of an exiting task (every thread runs it):
+ * sched:sched_process_exit, as a BTF raw tracepoint (5.5+) for the raw hook
+ * and as a trace event (ABI since 4.14) for the per-syscall tracepoints. */
+static __always_inline int on_task_exit(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_state *st = bpf_task_storage_get(&inflight, task, 0, 0);
+
+	if (st)
+		flush(task, st);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(raw_task_exit)
+{
+	return on_task_exit();
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int tp_task_exit(void *ctx)
+{
+	return on_task_exit();
+}
+
+/* Flushes the counters of every task; user space runs it before reading
+ * op_stats. A task iterator (5.8+). */
+SEC("iter/task")
+int flush_tasks(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct task_state *st;
+
+	if (!task)
+		return 0;
+	st = bpf_task_storage_get(&inflight, task, 0, 0);
+	if (st)
+		flush(task, st);
+	return 0;
 }
