@@ -75,6 +75,13 @@ func (c *Collector) Collect(ctx context.Context) (*Inventory, error) {
 		return nil, fmt.Errorf("scanning processes in %s: %w", c.opts.ProcRoot, err)
 	}
 	b := &build{c: c, inv: &Inventory{Processes: total, Unreadable: unreadable}, procs: procs, want: want}
+	// Most objects are held through an fd or a mapping: room for them all
+	// at once.
+	n := 0
+	for _, p := range procs {
+		n += len(p.FDs) + len(p.Maps)
+	}
+	b.inv.Objects = make([]Object, 0, n+64)
 	if any(TypePipe, TypeFIFO) {
 		b.pipesAndFIFOs()
 	}

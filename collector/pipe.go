@@ -1,7 +1,6 @@
 package collector
 
 import (
-	"slices"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -22,8 +21,8 @@ import (
 // FIFO is woken and no writer misses an EPIPE it would otherwise get.
 func (b *build) pipesAndFIFOs() {
 	type key struct{ dev, ino uint64 }
-	objs := map[key]*Object{}
-	var order []key
+	first := len(b.inv.Objects)
+	objs := map[key]int{} // index in b.inv.Objects
 	for _, p := range b.procs {
 		for _, e := range p.FDs {
 			var k key
@@ -36,33 +35,34 @@ func (b *build) pipesAndFIFOs() {
 			default:
 				continue
 			}
-			o := objs[k]
-			if o == nil {
-				o = &Object{Type: typ, ID: k.ino, Name: name}
-				objs[k] = o
-				order = append(order, k)
+			i, ok := objs[k]
+			if !ok {
+				i = len(b.inv.Objects)
+				objs[k] = i
+				// Most pipes have a reader and a writer.
+				b.inv.Objects = append(b.inv.Objects, Object{Type: typ, ID: k.ino, Name: name, Endpoints: make([]Endpoint, 0, 2)})
 			}
+			o := &b.inv.Objects[i]
 			o.Endpoints = append(o.Endpoints, endpoint(p, e.FD, e.Access))
 		}
 	}
+	found := b.inv.Objects[first:]
 	var buffers map[uint64]probes.PipeBuffer
 	if src := b.c.opts.PipeBuffers; src != nil {
 		var err error
 		if buffers, err = src.PipeBuffers(); err != nil {
 			b.missing("pipe and fifo queued bytes", "reading pipe buffers: "+err.Error())
 		}
-	} else if !b.c.opts.ReopenPipes && len(order) > 0 {
+	} else if !b.c.opts.ReopenPipes && len(found) > 0 {
 		b.missing("pipe and fifo queued bytes and capacity", "no BPF pipe buffer source")
 	}
-	b.inv.Objects = slices.Grow(b.inv.Objects, len(order))
-	for _, k := range order {
-		o := objs[k]
+	for i := range found {
+		o := &found[i]
 		if pb, ok := buffers[o.ID]; ok && buffers != nil {
 			o.Attributes.QueuedBytes, o.Attributes.CapacityBytes = ptr(pb.Queued), ptr(pb.Capacity)
 		} else if b.c.opts.ReopenPipes {
 			o.Attributes.QueuedBytes, o.Attributes.CapacityBytes = b.reopenPipe(o.Endpoints)
 		}
-		b.inv.Objects = append(b.inv.Objects, *o)
 	}
 }
 

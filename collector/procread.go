@@ -18,6 +18,7 @@ type scratch struct {
 	file  []byte // whole-file reads: comm, maps, status, fdinfo
 	link  []byte // readlinkat targets
 	dents []byte // getdents64 records
+	fds   []fdEntry
 }
 
 func newScratch() *scratch {

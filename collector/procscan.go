@@ -29,16 +29,15 @@ const (
 // fdEntry is one open file descriptor of a process.
 type fdEntry struct {
 	FD     int
+	Mode   uint32 // with Stat
 	Kind   fdKind
+	Stat   bool   // the open file was stat'ed: Dev, Ino, Mode and Size are its
 	Path   string // fdPath: the /proc/PID/fd/N link
 	Access string // from the link's mode, which mirrors the file's f_mode
 	// Ino is the inode of a pipe or socket (from the link) or, with Stat,
 	// of the open file.
-	Ino uint64
-	// Stat of the open file, for targets that are paths.
-	Stat bool
+	Ino  uint64
 	Dev  uint64
-	Mode uint32
 	Size int64
 	Info *fdInfo // eventfd and signalfd only
 }
@@ -209,7 +208,7 @@ func (s *scratch) readFDs(dirfd int) ([]fdEntry, error) {
 		return nil, err
 	}
 	defer unix.Close(fdDir)
-	var out []fdEntry
+	s.fds = s.fds[:0]
 	err = s.readDirNames(fdDir, func(name []byte) {
 		fd, ok := atou(name)
 		if !ok {
@@ -230,7 +229,16 @@ func (s *scratch) readFDs(dirfd int) ([]fdEntry, error) {
 			}
 			e.Kind, e.Ino, e.Access = fdPipe, ino, linkAccess(&lst)
 		} else if len(target) > 0 && target[0] == '/' {
-			if fstatat(fdDir, nm, &lst, unix.AT_SYMLINK_NOFOLLOW) != nil || fstatat(fdDir, nm, &st, 0) != nil {
+			// Only FIFOs and regular files (posix_shm, memfd, posix_mq)
+			// can be IPC objects: devices and directories are left out
+			// before the link itself is stat'ed for the access.
+			if fstatat(fdDir, nm, &st, 0) != nil {
+				return
+			}
+			if t := st.Mode & unix.S_IFMT; t != unix.S_IFIFO && t != unix.S_IFREG {
+				return
+			}
+			if fstatat(fdDir, nm, &lst, unix.AT_SYMLINK_NOFOLLOW) != nil {
 				return
 			}
 			e.Kind, e.Path, e.Access = fdPath, string(target), linkAccess(&lst)
@@ -255,12 +263,12 @@ func (s *scratch) readFDs(dirfd int) ([]fdEntry, error) {
 			e.Info = &fi
 			e.Access = flagsAccess(fi.Flags)
 		}
-		if out == nil {
-			out = make([]fdEntry, 0, 16)
-		}
-		out = append(out, e)
+		s.fds = append(s.fds, e)
 	})
-	return out, err
+	if len(s.fds) == 0 {
+		return nil, err
+	}
+	return slices.Clone(s.fds), err
 }
 
 func flagsAccess(flags uint64) string {
