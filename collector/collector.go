@@ -43,6 +43,7 @@ type build struct {
 	inv   *Inventory
 	procs []*process
 	want  map[string]bool
+	u64s  []uint64 // backs the pointers u64 returns
 }
 
 // Collect takes one inventory of the host. What cannot be seen (a namespace
@@ -184,6 +185,16 @@ func endpoint(p *process, fd int, acc string) Endpoint {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// u64 is ptr for the many attributes of one inventory: they are allocated
+// a thousand at a time.
+func (b *build) u64(v uint64) *uint64 {
+	if len(b.u64s) == cap(b.u64s) {
+		b.u64s = make([]uint64, 0, 1024)
+	}
+	b.u64s = append(b.u64s, v)
+	return &b.u64s[len(b.u64s)-1]
+}
 
 func nonNil[T any](s []T) []T {
 	if s == nil {

@@ -59,7 +59,7 @@ func (b *build) pipesAndFIFOs() {
 	for i := range found {
 		o := &found[i]
 		if pb, ok := buffers[o.ID]; ok && buffers != nil {
-			o.Attributes.QueuedBytes, o.Attributes.CapacityBytes = ptr(pb.Queued), ptr(pb.Capacity)
+			o.Attributes.QueuedBytes, o.Attributes.CapacityBytes = b.u64(pb.Queued), b.u64(pb.Capacity)
 		} else if b.c.opts.ReopenPipes {
 			o.Attributes.QueuedBytes, o.Attributes.CapacityBytes = b.reopenPipe(o.Endpoints)
 		}

@@ -80,14 +80,15 @@ func (s *scratch) queryMaps(fd int) ([]mapping, error) {
 	var out []mapping
 	var addr uint64
 	for {
-		q := procmapQuery{
+		q := &s.query
+		*q = procmapQuery{
 			Size:        uint64(unsafe.Sizeof(procmapQuery{})),
 			QueryFlags:  procmapVMAShared | procmapFileBacked | procmapCoveringOrNxt,
 			QueryAddr:   addr,
 			VMANameSize: uint32(len(s.link)),
 			VMANameAddr: uint64(uintptr(unsafe.Pointer(&s.link[0]))),
 		}
-		_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), procmapQueryIoctl, uintptr(unsafe.Pointer(&q)))
+		_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), procmapQueryIoctl, uintptr(unsafe.Pointer(q)))
 		runtime.KeepAlive(s.link)
 		switch errno {
 		case 0:
@@ -96,6 +97,9 @@ func (s *scratch) queryMaps(fd int) ([]mapping, error) {
 		case unix.ENOENT, unix.ESRCH:
 			return out, nil // no more mappings; no memory
 		case unix.ENAMETOOLONG:
+			if len(s.link) >= 1<<20 {
+				return out, errno
+			}
 			s.link = make([]byte, 2*len(s.link))
 			continue
 		default:

@@ -19,6 +19,7 @@ type scratch struct {
 	link  []byte // readlinkat targets
 	dents []byte // getdents64 records
 	fds   []fdEntry
+	query procmapQuery
 }
 
 func newScratch() *scratch {

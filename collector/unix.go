@@ -19,6 +19,16 @@ import (
 func (b *build) unixSockets() {
 	type key struct{ ns, ino uint64 }
 	holders := map[key][]Endpoint{}
+	// The endpoints, most sockets having one, share one allocation.
+	n := 0
+	for _, p := range b.procs {
+		for _, e := range p.FDs {
+			if e.Kind == fdSocket {
+				n++
+			}
+		}
+	}
+	slab := make([]Endpoint, 0, n)
 	nsPID := map[uint64]int{} // a process in each network namespace
 	var nsOrder []uint64
 	for _, p := range b.procs {
@@ -34,7 +44,13 @@ func (b *build) unixSockets() {
 				continue
 			}
 			k := key{p.NetNS, e.Ino}
-			holders[k] = append(holders[k], endpoint(p, e.FD, e.Access))
+			ep := endpoint(p, e.FD, e.Access)
+			if h, ok := holders[k]; ok {
+				holders[k] = append(h, ep)
+			} else {
+				slab = append(slab, ep)
+				holders[k] = slab[len(slab)-1 : len(slab) : len(slab)]
+			}
 		}
 	}
 	own := ownNS("net")
@@ -57,13 +73,13 @@ func (b *build) unixSockets() {
 			a.State = unixState(d.State)
 			a.Abstract = strings.HasPrefix(d.Name, "\x00")
 			if d.Peer != 0 {
-				o.Peer = ptr(uint64(d.Peer))
+				o.Peer = b.u64(uint64(d.Peer))
 			}
 			if d.HasQueue {
 				if d.State == unix.BPF_TCP_LISTEN {
-					a.Backlog, a.BacklogLimit = ptr(uint64(d.RQueue)), ptr(uint64(d.WQueue))
+					a.Backlog, a.BacklogLimit = b.u64(uint64(d.RQueue)), b.u64(uint64(d.WQueue))
 				} else {
-					a.RecvQueueBytes, a.SendQueueBytes = ptr(uint64(d.RQueue)), ptr(uint64(d.WQueue))
+					a.RecvQueueBytes, a.SendQueueBytes = b.u64(uint64(d.RQueue)), b.u64(uint64(d.WQueue))
 				}
 			}
 			o.Endpoints = holders[key{ns, uint64(d.Inode)}]
