@@ -118,6 +118,38 @@ func parseStatusSignalsBytes(b []byte) (SignalSets, error) {
 	return s, nil
 }
 
+// statusName returns the Name of /proc/PID/status, which is comm with
+// newlines and backslashes escaped ("\\n", "\\\\"), unescaped. It uses
+// the space of b.
+func statusName(b []byte) ([]byte, bool) {
+	v, ok := bytes.CutPrefix(b, []byte("Name:\t"))
+	if !ok {
+		return nil, false
+	}
+	if i := bytes.IndexByte(v, '\n'); i >= 0 {
+		v = v[:i]
+	} else {
+		return nil, false
+	}
+	if bytes.IndexByte(v, '\\') < 0 {
+		return v, true
+	}
+	out := v[:0]
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c == '\\' && i+1 < len(v) {
+			switch v[i+1] {
+			case 'n':
+				c, i = '\n', i+1
+			case '\\':
+				i++
+			}
+		}
+		out = append(out, c)
+	}
+	return out, true
+}
+
 // fdInfo holds the /proc/PID/fdinfo/N fields the inventory needs.
 type fdInfo struct {
 	Flags        uint64  // octal in the file: open flags

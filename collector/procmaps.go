@@ -64,7 +64,7 @@ func (c *Collector) sharedMaps(s *scratch, dirfd int) ([]mapping, error) {
 	maps, err := s.queryMaps(fd)
 	if err == unix.ENOTTY || err == unix.EINVAL {
 		c.noProcmapQuery.Store(true)
-		b, err := s.readAll(fd)
+		b, err := s.readAll(fd, false)
 		if err != nil {
 			return nil, err
 		}

@@ -34,11 +34,25 @@ func (s *scratch) readFileAt(dirfd int, name string) ([]byte, error) {
 		return nil, err
 	}
 	defer unix.Close(fd)
-	return s.readAll(fd)
+	return s.readAll(fd, false)
 }
 
-// readAll reads the open file fd to its end into s.file, as readFileAt.
-func (s *scratch) readAll(fd int) ([]byte, error) {
+// readRecordAt is readFileAt for the /proc files the kernel shows as one
+// seq_file record (single_open: comm, status, fdinfo/N): a read that does
+// not fill the buffer has returned the whole file, so no read is spent to
+// see the end.
+func (s *scratch) readRecordAt(dirfd int, name string) ([]byte, error) {
+	fd, err := openat(dirfd, name, unix.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	return s.readAll(fd, true)
+}
+
+// readAll reads the open file fd to its end into s.file, as readFileAt;
+// with record, a short read is the end (see readRecordAt).
+func (s *scratch) readAll(fd int, record bool) ([]byte, error) {
 	n := 0
 	for {
 		if n == len(s.file) {
@@ -51,8 +65,8 @@ func (s *scratch) readAll(fd int) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if m == 0 {
-			return s.file[:n], nil
+		if m == 0 || record && n+m < len(s.file) {
+			return s.file[:n+m], nil
 		}
 		n += m
 	}

@@ -122,11 +122,26 @@ func (c *Collector) scanOne(pid int, w scanWants, s *scratch) (pr *process, isDe
 		return nil, false
 	}
 	defer unix.Close(dirfd)
-	comm, err := s.readFileAt(dirfd, "comm")
-	if err != nil {
-		return nil, false
+	pr = &process{PID: pid}
+	// With signals wanted, status is read anyway and its Name is comm.
+	if w.signals {
+		if b, err := s.readRecordAt(dirfd, "status"); err == nil {
+			if name, ok := statusName(b); ok {
+				pr.Comm = string(bytes.TrimSpace(name))
+				if sig, err := parseStatusSignalsBytes(b); err == nil {
+					sig.PID, sig.Comm = pr.PID, pr.Comm
+					pr.Signals = &sig
+				}
+			}
+		}
 	}
-	pr = &process{PID: pid, Comm: string(bytes.TrimSpace(comm))}
+	if pr.Signals == nil {
+		comm, err := s.readRecordAt(dirfd, "comm")
+		if err != nil {
+			return nil, false
+		}
+		pr.Comm = string(bytes.TrimSpace(comm))
+	}
 	pr.NetNS = s.nsAt(dirfd, "ns/net")
 	pr.IPCNS = s.nsAt(dirfd, "ns/ipc")
 	pr.MntNS = s.nsAt(dirfd, "ns/mnt")
@@ -146,14 +161,6 @@ func (c *Collector) scanOne(pid int, w scanWants, s *scratch) (pr *process, isDe
 			return nil, false
 		}
 		pr.Maps = maps
-	}
-	if w.signals {
-		if b, err := s.readFileAt(dirfd, "status"); err == nil {
-			if sig, err := parseStatusSignalsBytes(b); err == nil {
-				sig.PID, sig.Comm = pr.PID, pr.Comm
-				pr.Signals = &sig
-			}
-		}
 	}
 	return pr, isDenied
 }
@@ -252,7 +259,7 @@ func (s *scratch) readFDs(dirfd int) ([]fdEntry, error) {
 			default:
 				return
 			}
-			b, err := s.readFileAt(dirfd, "fdinfo/"+nm)
+			b, err := s.readRecordAt(dirfd, "fdinfo/"+nm)
 			if err != nil {
 				return
 			}
