@@ -196,10 +196,10 @@ const controlSlack = 256
 
 // observed tells whether the probes saw exactly the peer's traffic of n
 // round trips of size bytes: the peer read and wrote n*size bytes on the
-// mechanism, sent n signals, or made 4n semaphore operations (sysv_shm). It
-// returns nil for the mechanisms whose data and wake-ups move without
-// traced syscalls (posix_shm and mmap wake up with futexes) or that are not
-// traced (tcp).
+// mechanism, sent n signals, made 4n semaphore operations (sysv_shm), or
+// woke the agent 2n times with a futex in the shared mapping it created
+// with shm_open and mmap (posix_shm) or mmap alone (mmap). It returns nil
+// for the mechanisms that are not traced (tcp).
 func observed(mech string, pid uint32, n, size int, before, after *probes.Snapshot) *bool {
 	var ok bool
 	want := uint64(n * size)
@@ -215,6 +215,15 @@ func observed(mech string, pid uint32, n, size int, before, after *probes.Snapsh
 		// The data moves through memory; each message costs the peer two
 		// System V semaphore operations each way (wait, then post).
 		ok = semOps(after, pid)-semOps(before, pid) == uint64(4*n)
+	case probes.MechPosixShm, probes.MechMmap:
+		// The data moves through memory; the mailbox (ipc/mailbox.go)
+		// wakes the other side with one FUTEX_WAKE per send and one per
+		// receive. The peer opened and mapped the file when it joined.
+		wakes := futexWakes(after, mech, pid) - futexWakes(before, mech, pid)
+		ok = wakes == uint64(2*n) && after.Counters(mech, "mmap", pid).Calls == 1
+		if mech == probes.MechPosixShm {
+			ok = ok && after.Counters(mech, "shm_open", pid).Calls == 1
+		}
 	case probes.MechUnixStream:
 		r, w := moved(after, mech, pid)
 		r0, w0 := moved(before, mech, pid)
@@ -248,6 +257,10 @@ func semOps(s *probes.Snapshot, pid uint32) uint64 {
 		}
 	}
 	return n
+}
+
+func futexWakes(s *probes.Snapshot, mech string, pid uint32) uint64 {
+	return s.Counters(mech, "futex_wake", pid).Calls
 }
 
 // sentSignals counts the signals pid sent to this process: the echoes. The

@@ -339,8 +339,8 @@ func TestProbeStatus(t *testing.T) {
 	if s.Hook != HookRaw || p.Hook() != HookRaw {
 		t.Errorf("hook %q (Hook() %q), want %q on a kernel with BTF", s.Hook, p.Hook(), HookRaw)
 	}
-	if len(s.Drops) != 4 {
-		t.Errorf("drops %+v, want 4 maps", s.Drops)
+	if len(s.Drops) != 5 {
+		t.Errorf("drops %+v, want 5 maps", s.Drops)
 	}
 }
 

@@ -88,7 +88,8 @@ func (p *Probes) readSyscalls(s *Snapshot) error {
 	}
 	s.Drops = append(s.Drops,
 		MapDrops{Map: "op_stats", Dropped: dropped(stats[syscallsOpMapMAP_OP_STATS], entries)},
-		MapDrops{Map: "inflight", Dropped: stats[syscallsOpMapMAP_INFLIGHT].Failures})
+		MapDrops{Map: "inflight", Dropped: stats[syscallsOpMapMAP_INFLIGHT].Failures},
+		MapDrops{Map: "futex_vma", Dropped: stats[syscallsOpMapMAP_FUTEX_VMA].Failures})
 	return nil
 }
 

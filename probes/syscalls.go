@@ -27,6 +27,7 @@ const (
 	kindTee      = syscallsKindKIND_TEE
 	kindVmsplice = syscallsKindKIND_VMSPLICE
 	kindMmsg     = syscallsKindKIND_MMSG
+	kindFutex    = syscallsKindKIND_FUTEX
 	bytesRet     = syscallsBytesSrcBYTES_RET
 	bytesArg     = syscallsBytesSrcBYTES_ARG
 )
@@ -65,6 +66,12 @@ var syscallTable = append([]sysEntry{
 	fdOp("mq_timedreceive", unix.SYS_MQ_TIMEDRECEIVE, "mq_timedreceive"),
 	{name: "msgsnd", nr: unix.SYS_MSGSND, group: GroupData, kind: kindFixed, mech: syscallsMechMECH_SYSV_MSG, op: "msgsnd", arg: 2, bytes: bytesArg},
 	{name: "msgrcv", nr: unix.SYS_MSGRCV, group: GroupData, kind: kindFixed, mech: syscallsMechMECH_SYSV_MSG, op: "msgrcv", bytes: bytesRet},
+	// Shared futexes, by the file mapped at their address: the wake-ups of
+	// shared memory. futex(2) waits and wakes (and their _BITSET forms),
+	// futex_wait and futex_wake (6.7+).
+	{name: "futex", nr: unix.SYS_FUTEX, group: GroupData, kind: kindFutex, op: "futex_wait", opAlt: "futex_wake", arg: 1},
+	{name: "futex_wait", nr: unix.SYS_FUTEX_WAIT, group: GroupData, kind: kindFutex, op: "futex_wait", arg: 3},
+	{name: "futex_wake", nr: unix.SYS_FUTEX_WAKE, group: GroupData, kind: kindFutex, op: "futex_wake", arg: 3},
 	fixed("semop", unix.SYS_SEMOP, GroupData, syscallsMechMECH_SYSV_SEM),
 	fixed("semtimedop", unix.SYS_SEMTIMEDOP, GroupData, syscallsMechMECH_SYSV_SEM),
 

@@ -42,6 +42,7 @@ const (
 	syscallsKindKIND_TEE      syscallsKind = 8
 	syscallsKindKIND_VMSPLICE syscallsKind = 9
 	syscallsKindKIND_MMSG     syscallsKind = 10
+	syscallsKindKIND_FUTEX    syscallsKind = 11
 )
 
 type syscallsMapStat struct {
@@ -81,9 +82,10 @@ type syscallsOpKey struct {
 type syscallsOpMap uint32
 
 const (
-	syscallsOpMapMAP_OP_STATS syscallsOpMap = 0
-	syscallsOpMapMAP_INFLIGHT syscallsOpMap = 1
-	syscallsOpMapMAP_COUNT    syscallsOpMap = 2
+	syscallsOpMapMAP_OP_STATS  syscallsOpMap = 0
+	syscallsOpMapMAP_INFLIGHT  syscallsOpMap = 1
+	syscallsOpMapMAP_FUTEX_VMA syscallsOpMap = 2
+	syscallsOpMapMAP_COUNT     syscallsOpMap = 3
 )
 
 type syscallsOpVal struct {

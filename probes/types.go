@@ -9,7 +9,10 @@ type Group string
 const (
 	// GroupData traces the syscalls that move data through an IPC channel:
 	// read/write and friends on pipes, FIFOs, Unix sockets and eventfds,
-	// splice/vmsplice/tee, mq_timedsend/mq_timedreceive, msgsnd/msgrcv, semop.
+	// splice/vmsplice/tee, mq_timedsend/mq_timedreceive, msgsnd/msgrcv, semop,
+	// and the shared futexes that wake processes sharing memory (futex_wait
+	// and futex_wake, counted as posix_shm, sysv_shm or mmap by the file
+	// mapped at the futex's address).
 	GroupData Group = "data"
 	// GroupLife traces the syscalls that create, open, attach and remove IPC
 	// objects: pipe2, mknodat, socket, socketpair, bind, mq_open, shmget, ...
@@ -143,7 +146,9 @@ type ProbeStatus struct {
 	Error    string
 }
 
-// MapDrops counts the entries a BPF map lost because it was full.
+// MapDrops counts the entries a BPF map lost because it was full; for
+// "futex_vma", the futex calls not counted because their address space was
+// locked when the probe looked up the mapping.
 type MapDrops struct {
 	Map     string
 	Dropped uint64

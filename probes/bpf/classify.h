@@ -15,6 +15,7 @@
 #define MQUEUE_MAGIC 0x19800202
 #define ANON_INODE_FS_MAGIC 0x09041934
 #define TMPFS_MAGIC 0x01021994
+#define SB_KERNMOUNT (1 << 22)
 #define AF_UNIX 1
 #define SOCK_STREAM 1
 #define SOCK_DGRAM 2
@@ -55,8 +56,10 @@ static __always_inline bool is_eventfd(struct file *f)
 }
 
 /* A tmpfs file is POSIX shared memory when it is a memfd ("memfd:" name) or
- * lives on a tmpfs mounted on a directory named shm (/dev/shm). */
-static __always_inline bool is_posix_shm(struct file *f)
+ * lives on a tmpfs mounted on a directory named shm (/dev/shm). The kernel's
+ * own tmpfs (SB_KERNMOUNT) holds memfds, System V segments ("SYSV" names)
+ * and anonymous shared memory. */
+static __always_inline enum mech tmpfs_mech(struct file *f)
 {
 	char name[8] = {};
 	const unsigned char *p = BPF_CORE_READ(f, f_path.dentry, d_name.name);
@@ -66,7 +69,10 @@ static __always_inline bool is_posix_shm(struct file *f)
 	bpf_probe_read_kernel(name, 6, p);
 	if (name[0] == 'm' && name[1] == 'e' && name[2] == 'm' && name[3] == 'f' &&
 	    name[4] == 'd' && name[5] == ':')
-		return true;
+		return MECH_POSIX_SHM;
+	if (f->f_inode->i_sb->s_flags & SB_KERNMOUNT)
+		return name[0] == 'S' && name[1] == 'Y' && name[2] == 'S' && name[3] == 'V' ?
+			       MECH_SYSV_SHM : MECH_NONE;
 	/* Mounts stacked on the same directory sit on the root of the one below. */
 	for (int i = 0; i < 4; i++) {
 		p = BPF_CORE_READ(m, mnt_mountpoint, d_name.name);
@@ -75,7 +81,23 @@ static __always_inline bool is_posix_shm(struct file *f)
 			break;
 		m = BPF_CORE_READ(m, mnt_parent);
 	}
-	return name[0] == 's' && name[1] == 'h' && name[2] == 'm' && name[3] == 0;
+	return name[0] == 's' && name[1] == 'h' && name[2] == 'm' && name[3] == 0 ?
+		       MECH_POSIX_SHM : MECH_MMAP;
+}
+
+/* classify_mapped returns the mechanism of a regular file mapped shared:
+ * posix_shm, sysv_shm or mmap (any other file), MECH_NONE for anonymous
+ * shared memory and devices. */
+static __always_inline enum mech classify_mapped(struct file *f)
+{
+	struct inode *inode;
+
+	if (!f)
+		return MECH_NONE;
+	inode = f->f_inode;
+	if ((inode->i_mode & S_IFMT) != S_IFREG)
+		return MECH_NONE;
+	return inode->i_sb->s_magic == TMPFS_MAGIC ? tmpfs_mech(f) : MECH_MMAP;
 }
 
 /* classify returns the mechanism of f, or MECH_NONE for files that are not
@@ -115,8 +137,8 @@ static __always_inline enum mech classify(struct file *f, bool mapped)
 		return MECH_POSIX_MQ;
 	if (magic == ANON_INODE_FS_MAGIC)
 		return is_eventfd(f) ? MECH_EVENTFD : MECH_NONE;
-	if (mapped && mode == S_IFREG)
-		return magic == TMPFS_MAGIC && is_posix_shm(f) ? MECH_POSIX_SHM : MECH_MMAP;
+	if (mapped)
+		return classify_mapped(f);
 	return MECH_NONE;
 }
 

@@ -52,7 +52,9 @@ struct task_state {
 	struct acc acc[ACC_SLOTS];
 };
 
-enum op_map { MAP_OP_STATS = 0, MAP_INFLIGHT, MAP_COUNT };
+/* Where calls were lost: op_stats full, no task storage, or a futex whose
+ * mapping could not be looked up (its address space was locked). */
+enum op_map { MAP_OP_STATS = 0, MAP_INFLIGHT, MAP_FUTEX_VMA, MAP_COUNT };
 
 /* Task -> its call in flight and its counters not yet in op_stats. */
 struct {

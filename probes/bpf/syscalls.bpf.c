@@ -10,6 +10,7 @@
 #include "common.h"
 #include "classify.h"
 #include "op_stats.h"
+#include "futex.h"
 
 /* How a syscall is handled; user space fills syscall_cfg by syscall number. */
 enum kind {
@@ -24,6 +25,9 @@ enum kind {
 	KIND_TEE,      /* tee: args[1] out */
 	KIND_VMSPLICE, /* vmsplice: op for a write end, op_alt for a read end */
 	KIND_MMSG,     /* sendmmsg/recvmmsg: bytes from the mmsghdr array */
+	KIND_FUTEX,    /* shared futex: args[arg] is the futex(2) op (which picks
+			  op or op_alt) or futex2 flags (op_alt 0); counted by
+			  the file mapped at args[0] */
 };
 
 /* Where the bytes of a call come from. */
@@ -147,6 +151,29 @@ static __always_inline bool sock_mech(__u64 type, __u8 *mech)
 		case KIND_TEE:                                                     \
 			mech = classify(fd_file(task, ARG(1)), false);             \
 			break;                                                     \
+		case KIND_FUTEX: {                                                 \
+			__u32 fop = ARG(c->arg);                                   \
+			bool busy;                                                 \
+			if (fop & FUTEX_PRIVATE_FLAG)                              \
+				return 0;                                          \
+			if (c->op_alt) {                                           \
+				switch (fop & FUTEX_CMD_MASK) {                    \
+				case FUTEX_WAIT:                                   \
+				case FUTEX_WAIT_BITSET:                            \
+					break;                                     \
+				case FUTEX_WAKE:                                   \
+				case FUTEX_WAKE_BITSET:                            \
+					op = c->op_alt;                            \
+					break;                                     \
+				default:                                           \
+					return 0;                                  \
+				}                                                  \
+			}                                                          \
+			mech = futex_mech(task, ARG(0), &busy);                    \
+			if (busy)                                                  \
+				map_stat(MAP_FUTEX_VMA, true);                     \
+			break;                                                     \
+		}                                                                  \
 		case KIND_VMSPLICE: {                                              \
 			struct file *f = fd_file(task, ARG(0));                    \
 			mech = classify(f, false);                                 \
@@ -250,6 +277,10 @@ int BPF_PROG(raw_sys_exit, struct pt_regs *regs, long ret)
 	struct syscall_cfg *c = bpf_map_lookup_elem(&cfg_by_nr, &nr);
 
 	if (!c || !c->kind)
+		return 0;
+	/* Most futexes are private (every thread library's own): skip them
+	 * before the task's storage too. */
+	if (c->kind == KIND_FUTEX && (REGS_ARG(c->arg) & FUTEX_PRIVATE_FLAG))
 		return 0;
 	return on_exit(nr, ret);
 }
