@@ -146,7 +146,8 @@ func TestMechanisms(t *testing.T) {
 }
 
 // checkHistograms checks that, for each (mechanism, op) of exp, the
-// histogram counts as many calls as all processes' counters together. Other
+// histogram counts as many calls, and as many nanoseconds, as all processes'
+// counters together. Other
 // processes may call them between the reads of the two maps: retry a little.
 func checkHistograms(t *testing.T, p *Probes, exp map[[2]string]want) {
 	t.Helper()
@@ -157,8 +158,10 @@ func checkHistograms(t *testing.T, p *Probes, exp map[[2]string]want) {
 			t.Fatal(err)
 		}
 		calls := map[[2]string]uint64{}
+		nanos := map[[2]string]uint64{}
 		for _, c := range s.Ops {
 			calls[[2]string{c.Mechanism, c.Op}] += c.Calls
+			nanos[[2]string{c.Mechanism, c.Op}] += c.Nanos
 		}
 		hist := map[[2]string]Histogram{}
 		for _, l := range s.Latency {
@@ -171,9 +174,9 @@ func checkHistograms(t *testing.T, p *Probes, exp map[[2]string]want) {
 			for _, b := range h.Buckets {
 				sum += b
 			}
-			if h.Count != calls[k] || sum != h.Count || h.Sum == 0 {
-				mismatch = fmt.Sprintf("%s/%s: histogram count %d (buckets %d, sum %dns), calls %d",
-					k[0], k[1], h.Count, sum, h.Sum, calls[k])
+			if h.Count != calls[k] || sum != h.Count || h.Sum == 0 || h.Sum != nanos[k] {
+				mismatch = fmt.Sprintf("%s/%s: histogram count %d (buckets %d, sum %dns), calls %d (%dns)",
+					k[0], k[1], h.Count, sum, h.Sum, calls[k], nanos[k])
 			}
 		}
 		if mismatch == "" {

@@ -46,6 +46,7 @@ func (p *Probes) readSyscalls(s *Snapshot) error {
 			c.Calls += v.Calls
 			c.Errors += v.Errors
 			c.Bytes += v.Bytes
+			c.Nanos += v.Nanos
 			if c.Comm == "" {
 				c.Comm = unix.ByteSliceToString(int8Bytes(v.Comm[:]))
 			}

@@ -93,6 +93,7 @@ type syscallsOpVal struct {
 	Calls  uint64
 	Errors uint64
 	Bytes  uint64
+	Nanos  uint64
 	Comm   [16]int8
 }
 
@@ -125,9 +126,11 @@ type syscallsTaskState struct {
 		Calls   uint64
 		Errors  uint64
 		Bytes   uint64
+		Nanos   uint64
 		Fcalls  uint64
 		Ferrors uint64
 		Fbytes  uint64
+		Fnanos  uint64
 	}
 }
 

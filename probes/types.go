@@ -101,8 +101,8 @@ type Histogram struct {
 // nanoseconds: 2^(i+1).
 func BucketUpperBound(i int) uint64 { return 1 << (i + 1) }
 
-// OpCounters are the calls, failed calls and bytes of one operation on one
-// mechanism by one process (thread group).
+// OpCounters are the calls, failed calls, bytes and time in the calls of one
+// operation on one mechanism by one process (thread group).
 type OpCounters struct {
 	Mechanism string
 	Op        string
@@ -111,6 +111,9 @@ type OpCounters struct {
 	Calls     uint64
 	Errors    uint64 // calls that returned a negative value
 	Bytes     uint64 // bytes moved by successful calls
+	// Nanos is the time spent in the calls, from syscall entry to exit,
+	// summed over the process's threads: how long they were blocked.
+	Nanos uint64
 }
 
 // OpLatency is the histogram of time spent in the syscall (enter to exit)

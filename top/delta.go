@@ -58,6 +58,7 @@ func newDelta(prev, cur *probes.Snapshot) *delta {
 			p = probes.OpCounters{} // evicted and counted again
 		}
 		c.Calls, c.Errors, c.Bytes = sub(c.Calls, p.Calls), sub(c.Errors, p.Errors), sub(c.Bytes, p.Bytes)
+		c.Nanos = sub(c.Nanos, p.Nanos)
 		d.ops = append(d.ops, c)
 	}
 
@@ -112,18 +113,6 @@ func newDelta(prev, cur *probes.Snapshot) *delta {
 // opDelivery is the op of signal delivery latency: signal_generate to
 // signal_deliver.
 const opDelivery = "delivery"
-
-// meanLatency is the mean time of each operation in the interval, in
-// nanoseconds.
-func (d *delta) meanLatency() map[opKey]float64 {
-	out := make(map[opKey]float64, len(d.latency))
-	for k, h := range d.latency {
-		if h.Count > 0 {
-			out[k] = float64(h.Sum) / float64(h.Count)
-		}
-	}
-	return out
-}
 
 // subHist returns cur-prev, or cur if any count went backwards.
 func subHist(cur, prev probes.Histogram) probes.Histogram {

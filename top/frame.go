@@ -60,9 +60,8 @@ type Process struct {
 	Bytes       uint64  `json:"bytes"`
 	CallsPerSec float64 `json:"calls_per_sec"`
 	BytesPerSec float64 `json:"bytes_per_sec"`
-	// Blocked is the time spent in IPC syscalls this interval, estimated
-	// as the process's calls of each mechanism and operation times the
-	// mean time of that operation over every process. BlockedPerSec is
+	// Blocked is the time the process's threads spent in IPC syscalls this
+	// interval, entry to exit, as the probes summed it. BlockedPerSec is
 	// the same per second of interval (1 = one thread blocked all along).
 	Blocked       time.Duration `json:"-"`
 	BlockedPerSec float64       `json:"blocked_seconds_per_sec"`
@@ -180,7 +179,6 @@ func buildProcesses(f *Frame, d *delta, inv *collector.Inventory) []Process {
 		}
 	}
 	if d != nil {
-		mean := d.meanLatency()
 		mechs := map[int]map[string]*MechActivity{}
 		for _, c := range d.ops {
 			if c.Calls == 0 {
@@ -190,7 +188,7 @@ func buildProcesses(f *Frame, d *delta, inv *collector.Inventory) []Process {
 			p.Calls += c.Calls
 			p.Errors += c.Errors
 			p.Bytes += c.Bytes
-			p.Blocked += time.Duration(float64(c.Calls) * mean[opKey{c.Mechanism, c.Op}])
+			p.Blocked += time.Duration(c.Nanos)
 			m := mechs[p.PID]
 			if m == nil {
 				m = map[string]*MechActivity{}

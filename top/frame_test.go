@@ -50,10 +50,10 @@ func testInventory() *collector.Inventory {
 func testSamples() (*Sample, *Sample) {
 	prev := &Sample{Time: t0, Inventory: testInventory(), Snapshot: &probes.Snapshot{
 		Ops: []probes.OpCounters{
-			{Mechanism: "pipe", Op: "write", PID: 100, Comm: "writer", Calls: 50, Bytes: 50000},
-			{Mechanism: "pipe", Op: "read", PID: 200, Comm: "reader", Calls: 7, Bytes: 7000},
+			{Mechanism: "pipe", Op: "write", PID: 100, Comm: "writer", Calls: 50, Bytes: 50000, Nanos: 50000},
+			{Mechanism: "pipe", Op: "read", PID: 200, Comm: "reader", Calls: 7, Bytes: 7000, Nanos: 63000},
 			// Evicted before cur: counted again from zero.
-			{Mechanism: "unix_stream", Op: "sendmsg", PID: 300, Comm: "server", Calls: 1000, Bytes: 1000},
+			{Mechanism: "unix_stream", Op: "sendmsg", PID: 300, Comm: "server", Calls: 1000, Bytes: 1000, Nanos: 9e6},
 		},
 		Latency: []probes.OpLatency{
 			{Mechanism: "pipe", Op: "write", Histogram: hist(9, 50, 1000)},
@@ -64,9 +64,9 @@ func testSamples() (*Sample, *Sample) {
 	}}
 	cur := &Sample{Time: t0.Add(time.Second), Inventory: testInventory(), Snapshot: &probes.Snapshot{
 		Ops: []probes.OpCounters{
-			{Mechanism: "pipe", Op: "write", PID: 100, Comm: "writer", Calls: 150, Bytes: 150000},
-			{Mechanism: "pipe", Op: "read", PID: 200, Comm: "reader", Calls: 107, Errors: 2, Bytes: 107000},
-			{Mechanism: "unix_stream", Op: "sendmsg", PID: 300, Comm: "server", Calls: 3, Bytes: 30},
+			{Mechanism: "pipe", Op: "write", PID: 100, Comm: "writer", Calls: 150, Bytes: 150000, Nanos: 150000},
+			{Mechanism: "pipe", Op: "read", PID: 200, Comm: "reader", Calls: 107, Errors: 2, Bytes: 107000, Nanos: 963000},
+			{Mechanism: "unix_stream", Op: "sendmsg", PID: 300, Comm: "server", Calls: 3, Bytes: 30, Nanos: 4500},
 		},
 		Latency: []probes.OpLatency{
 			{Mechanism: "pipe", Op: "write", Histogram: addTo(hist(9, 50, 1000), hist(9, 100, 1000))},
@@ -112,7 +112,7 @@ func TestBuildFrameProcesses(t *testing.T) {
 	if w == nil || w.Calls != 100 || w.Bytes != 100000 || w.CallsPerSec != 100 || w.Objects != 2 {
 		t.Fatalf("writer = %+v, want 100 calls, 100000 bytes, 100/s, 2 objects", w)
 	}
-	// 100 writes of mean 1µs: 100µs blocked in one second.
+	// 100 writes in 100µs: 100µs blocked in one second.
 	if w.Blocked != 100*time.Microsecond || w.BlockedPerSec != 1e-4 {
 		t.Errorf("writer blocked %v (%v/s), want 100µs", w.Blocked, w.BlockedPerSec)
 	}
@@ -121,8 +121,8 @@ func TestBuildFrameProcesses(t *testing.T) {
 		t.Errorf("reader = %+v, want 100 calls, 2 errors, 900µs blocked", r)
 	}
 	s := findProcess(f, 300)
-	if s == nil || s.Calls != 3 || s.Bytes != 30 || s.Objects != 2 {
-		t.Errorf("server after eviction = %+v, want 3 calls, 30 bytes (counted again), 2 objects", s)
+	if s == nil || s.Calls != 3 || s.Bytes != 30 || s.Objects != 2 || s.Blocked != 4500*time.Nanosecond {
+		t.Errorf("server after eviction = %+v, want 3 calls, 30 bytes, 4.5µs (counted again), 2 objects", s)
 	}
 	if len(s.Mechanisms) != 1 || s.Mechanisms[0].Mechanism != "unix_stream" || s.Mechanisms[0].CallsPerSec != 3 {
 		t.Errorf("server mechanisms = %+v", s.Mechanisms)

@@ -1,4 +1,5 @@
-/* Per-process counters of calls, errors and bytes of each (mechanism, op).
+/* Per-process counters of calls, errors, bytes and time in the call of each
+ * (mechanism, op).
  * A task adds to a few counters in its own storage, which costs a fraction of
  * a hash map update; they are flushed into op_stats when the task exits and
  * by an iterator over every task before user space reads op_stats. */
@@ -21,18 +22,19 @@ struct op_val {
 	__u64 calls;
 	__u64 errors;
 	__u64 bytes;
+	__u64 nanos; /* time spent in the calls, enter to exit */
 	char comm[16];
 };
 
 /* The counters of one (mechanism, op) of a task. Only the task adds to
- * calls, errors and bytes; flushers advance the f* copies (what op_stats
+ * calls, errors, bytes and nanos; flushers advance the f* copies (what op_stats
  * already holds) with compare-and-swap, so that the task's exit and the
  * iterator, running at once, never flush the same calls twice. */
 struct acc {
 	__u32 key; /* mech | op << 8, written once before any count; 0: free */
 	__u32 pad;
-	__u64 calls, errors, bytes;
-	__u64 fcalls, ferrors, fbytes;
+	__u64 calls, errors, bytes, nanos;
+	__u64 fcalls, ferrors, fbytes, fnanos;
 };
 
 /* The in-flight call of one task, from sys_enter to sys_exit. */
@@ -64,7 +66,7 @@ struct {
 	__type(value, struct task_state);
 } inflight SEC(".maps");
 
-/* (process, mechanism, op) -> calls, errors, bytes and comm, per CPU. */
+/* (process, mechanism, op) -> calls, errors, bytes, ns and comm, per CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
 	__uint(max_entries, 16384);
@@ -93,7 +95,7 @@ static __always_inline void map_stat(__u32 m, bool failed)
 
 /* add_op adds to the op_stats entry of task's process. */
 static __always_inline void add_op(struct task_struct *task, __u32 acc_key, __u64 calls,
-				   __u64 errors, __u64 bytes)
+				   __u64 errors, __u64 bytes, __u64 nanos)
 {
 	struct op_key key = {};
 	struct op_val *v;
@@ -121,6 +123,7 @@ static __always_inline void add_op(struct task_struct *task, __u32 acc_key, __u6
 	v->calls += calls;
 	v->errors += errors;
 	v->bytes += bytes;
+	v->nanos += nanos;
 }
 
 /* claim advances *flushed to now and returns by how much it moved. */
@@ -147,22 +150,24 @@ static __always_inline void flush(struct task_struct *task, struct task_state *s
 	for (int i = 0; i < ACC_SLOTS; i++) {
 		struct acc *a = &st->acc[i];
 		__u32 key = *(volatile __u32 *)&a->key;
-		__u64 c, e, b;
+		__u64 c, e, b, ns;
 
 		if (!key)
 			continue;
 		c = claim(&a->fcalls, *(volatile __u64 *)&a->calls);
 		e = claim(&a->ferrors, *(volatile __u64 *)&a->errors);
 		b = claim(&a->fbytes, *(volatile __u64 *)&a->bytes);
-		if (c || e || b)
-			add_op(task, key, c, e, b);
+		ns = claim(&a->fnanos, *(volatile __u64 *)&a->nanos);
+		if (c || e || b || ns)
+			add_op(task, key, c, e, b, ns);
 	}
 }
 
-/* count adds one call to the task's slot of (mech, op), claiming a free slot
- * if needed, or to op_stats directly when every slot is taken. */
+/* count adds one call of ns nanoseconds to the task's slot of (mech, op),
+ * claiming a free slot if needed, or to op_stats directly when every slot is
+ * taken. */
 static __always_inline void count(struct task_struct *task, struct task_state *st, __u8 mech,
-				  __u8 op, bool failed, __u64 bytes)
+				  __u8 op, bool failed, __u64 bytes, __u64 ns)
 {
 	__u32 key = mech | (__u32)op << 8;
 
@@ -179,10 +184,11 @@ static __always_inline void count(struct task_struct *task, struct task_state *s
 			*(volatile __u64 *)&a->errors = a->errors + 1;
 		else
 			*(volatile __u64 *)&a->bytes = a->bytes + bytes;
+		*(volatile __u64 *)&a->nanos = a->nanos + ns;
 		*(volatile __u64 *)&a->calls = a->calls + 1;
 		return;
 	}
-	add_op(task, key, 1, failed, failed ? 0 : bytes);
+	add_op(task, key, 1, failed, failed ? 0 : bytes, ns);
 }
 
 #endif

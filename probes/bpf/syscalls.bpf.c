@@ -249,7 +249,7 @@ static __always_inline int on_exit(__u32 nr, long ret)
 	h = bpf_map_lookup_elem(&op_hist, &idx);
 	if (h)
 		hist_add(h, now - ts);
-	count(task, st, in->mech, in->op, ret < 0, bytes);
+	count(task, st, in->mech, in->op, ret < 0, bytes, now - ts);
 	return 0;
 }
 
