@@ -136,7 +136,7 @@ type hookUnderTest struct {
 }
 
 func syscallHook(b *testing.B, hook Hook) *hookUnderTest {
-	s, _, err := openSyscalls([]Group{GroupData, GroupLife, GroupSignal}, hook)
+	s, _, err := openSyscalls([]Group{GroupData, GroupLife, GroupSignal}, hook, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

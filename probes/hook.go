@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/cilium/ebpf"
@@ -35,7 +36,7 @@ var attachTracing = link.AttachTracing
 // tp_btf programs do not load or attach (no kernel BTF, old kernel).
 func (p *Probes) loadSyscalls(groups []Group, hook Hook) error {
 	if hook == HookAuto {
-		s, status, err := openSyscalls(groups, HookRaw)
+		s, status, err := openSyscalls(groups, HookRaw, p.signalMaps())
 		if err == nil {
 			p.sys = s
 			p.status = append(p.status, status...)
@@ -47,7 +48,7 @@ func (p *Probes) loadSyscalls(groups []Group, hook Hook) error {
 		}
 		hook = HookSyscallTracepoints
 	}
-	s, status, err := openSyscalls(groups, hook)
+	s, status, err := openSyscalls(groups, hook, p.signalMaps())
 	p.status = append(p.status, status...)
 	if s != nil {
 		p.sys = s
@@ -55,14 +56,24 @@ func (p *Probes) loadSyscalls(groups []Group, hook Hook) error {
 	return err
 }
 
-// openSyscalls loads the programs of hook and attaches them. It returns nil
-// syscallProbes only when nothing loaded; otherwise what attached works, and
-// the error joins one error per probe that did not.
-func openSyscalls(groups []Group, hook Hook) (*syscallProbes, []ProbeStatus, error) {
+// openSyscalls loads the programs of hook and attaches them, with the
+// signal probes' maps sigMaps (nil: signals taken synchronously are not
+// counted). It returns nil syscallProbes only when nothing loaded; otherwise
+// what attached works, and the error joins one error per probe that did not.
+func openSyscalls(groups []Group, hook Hook, sigMaps map[string]*ebpf.Map) (*syscallProbes, []ProbeStatus, error) {
 	spec, err := loadSyscalls()
 	if err != nil {
 		err = fmt.Errorf("loading the syscalls BPF spec: %w", err)
 		return nil, []ProbeStatus{{Name: "syscalls", Error: err.Error()}}, err
+	}
+	opts := &ebpf.CollectionOptions{MapReplacements: sigMaps}
+	if sigMaps == nil {
+		// Placeholders that nothing reads.
+		for name := range spec.Maps {
+			if strings.HasPrefix(name, "sig_") && spec.Maps[name].Type != ebpf.PerCPUArray {
+				spec.Maps[name].MaxEntries = 1
+			}
+		}
 	}
 	s := &syscallProbes{hook: hook}
 	if hook == HookRaw {
@@ -70,14 +81,14 @@ func openSyscalls(groups []Group, hook Hook) (*syscallProbes, []ProbeStatus, err
 			syscallsMaps
 			rawProgs
 		}
-		err = spec.LoadAndAssign(&objs, nil)
+		err = spec.LoadAndAssign(&objs, opts)
 		s.maps, s.enter, s.exit, s.taskExit, s.flush = objs.syscallsMaps, objs.Enter, objs.Exit, objs.TaskExit, objs.Flush
 	} else {
 		var objs struct {
 			syscallsMaps
 			tpProgs
 		}
-		err = spec.LoadAndAssign(&objs, nil)
+		err = spec.LoadAndAssign(&objs, opts)
 		s.maps, s.enter, s.exit, s.taskExit, s.flush = objs.syscallsMaps, objs.Enter, objs.Exit, objs.TaskExit, objs.Flush
 	}
 	if err != nil {

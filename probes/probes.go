@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
 )
@@ -47,11 +48,16 @@ func Load(opts Options) (*Probes, error) {
 			sysGroups = append(sysGroups, g)
 		}
 	}
+	// The signal maps are loaded first: the syscall probes count the
+	// signals taken synchronously into them.
+	if slices.Contains(groups, GroupSignal) {
+		errs = append(errs, p.openSignals())
+	}
 	if len(sysGroups) > 0 {
 		errs = append(errs, p.loadSyscalls(sysGroups, hook))
 	}
-	if slices.Contains(groups, GroupSignal) {
-		errs = append(errs, p.loadSignals())
+	if p.sig != nil {
+		errs = append(errs, p.attachSignals())
 	}
 	if slices.Contains(groups, GroupPipeIter) {
 		errs = append(errs, p.loadPipeIter())
@@ -80,12 +86,29 @@ func (p *Probes) failed(name string, err error) error {
 	return err
 }
 
-func (p *Probes) loadSignals() error {
+func (p *Probes) openSignals() error {
 	objs := &signalObjects{}
 	if err := loadSignalObjects(objs, nil); err != nil {
 		return p.failed("signal", fmt.Errorf("loading the signal probes: %w", err))
 	}
 	p.sig = objs
+	return nil
+}
+
+// signalMaps returns the maps of the signal probes that the syscall probes
+// share, nil when they are not loaded.
+func (p *Probes) signalMaps() map[string]*ebpf.Map {
+	if p.sig == nil {
+		return nil
+	}
+	return map[string]*ebpf.Map{
+		"sig_stats": p.sig.SigStats, "sig_pending": p.sig.SigPending,
+		"sig_hist": p.sig.SigHist, "sig_map_stats": p.sig.SigMapStats,
+	}
+}
+
+func (p *Probes) attachSignals() error {
+	objs := p.sig
 	l, err := link.AttachTracing(link.TracingOptions{Program: objs.SignalGenerate})
 	err1 := p.attached("tp_btf/signal_generate", l, err)
 	l, err = link.AttachTracing(link.TracingOptions{Program: objs.SignalDeliver})

@@ -14,6 +14,7 @@ type sysEntry struct {
 	opAlt string // splice and vmsplice: the op when bytes leave the channel
 	arg   uint8  // the argument holding the fd, mode or path
 	bytes syscallsBytesSrc
+	flags syscallsCfgFlags
 }
 
 const (
@@ -28,6 +29,7 @@ const (
 	kindVmsplice = syscallsKindKIND_VMSPLICE
 	kindMmsg     = syscallsKindKIND_MMSG
 	kindFutex    = syscallsKindKIND_FUTEX
+	kindSigwait  = syscallsKindKIND_SIGWAIT
 	bytesRet     = syscallsBytesSrcBYTES_RET
 	bytesArg     = syscallsBytesSrcBYTES_ARG
 )
@@ -47,7 +49,8 @@ func life(name string, nr uintptr, kind syscallsKind, arg uint8) sysEntry {
 // syscallTable lists every traced syscall available on all architectures;
 // legacySyscalls (per architecture) adds the older ones.
 var syscallTable = append([]sysEntry{
-	fdOp("read", unix.SYS_READ, "read"),
+	// A read of a signalfd returns signal records: the signals it took.
+	{name: "read", nr: unix.SYS_READ, group: GroupData, kind: kindFD, op: "read", bytes: bytesRet, flags: syscallsCfgFlagsCFG_READ_BUF},
 	fdOp("write", unix.SYS_WRITE, "write"),
 	fdOp("readv", unix.SYS_READV, "readv"),
 	fdOp("writev", unix.SYS_WRITEV, "writev"),
@@ -106,6 +109,9 @@ var syscallTable = append([]sysEntry{
 	fixed("rt_sigqueueinfo", unix.SYS_RT_SIGQUEUEINFO, GroupSignal, syscallsMechMECH_SIGNAL),
 	fixed("rt_tgsigqueueinfo", unix.SYS_RT_TGSIGQUEUEINFO, GroupSignal, syscallsMechMECH_SIGNAL),
 	fixed("pidfd_send_signal", unix.SYS_PIDFD_SEND_SIGNAL, GroupSignal, syscallsMechMECH_SIGNAL),
+	// sigwaitinfo and sigtimedwait: the signal returned was taken without
+	// signal_deliver.
+	{name: "rt_sigtimedwait", nr: unix.SYS_RT_SIGTIMEDWAIT, group: GroupSignal, kind: kindSigwait, mech: syscallsMechMECH_SIGNAL, op: "rt_sigtimedwait"},
 }, legacySyscalls...)
 
 // mechNames maps the kernel side's mechanism ids to their names.
@@ -152,6 +158,6 @@ var opNames, opIDs = func() ([]string, map[string]uint8) {
 func (e sysEntry) cfg() syscallsSyscallCfg {
 	return syscallsSyscallCfg{
 		Kind: uint8(e.kind), Mech: uint8(e.mech), Op: opIDs[e.op], OpAlt: opIDs[e.opAlt],
-		Arg: e.arg, Bytes: uint8(e.bytes),
+		Arg: e.arg, Bytes: uint8(e.bytes), Flags: uint8(e.flags),
 	}
 }

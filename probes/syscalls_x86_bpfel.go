@@ -21,6 +21,12 @@ const (
 	syscallsBytesSrcBYTES_ARG  syscallsBytesSrc = 2
 )
 
+type syscallsCfgFlags uint32
+
+const (
+	syscallsCfgFlagsCFG_READ_BUF syscallsCfgFlags = 1
+)
+
 type syscallsHist struct {
 	_       structs.HostLayout
 	Buckets [40]uint64
@@ -42,7 +48,8 @@ const (
 	syscallsKindKIND_TEE      syscallsKind = 8
 	syscallsKindKIND_VMSPLICE syscallsKind = 9
 	syscallsKindKIND_MMSG     syscallsKind = 10
-	syscallsKindKIND_FUTEX    syscallsKind = 11
+	syscallsKindKIND_SIGWAIT  syscallsKind = 11
+	syscallsKindKIND_FUTEX    syscallsKind = 12
 )
 
 type syscallsMapStat struct {
@@ -97,6 +104,35 @@ type syscallsOpVal struct {
 	Comm   [16]int8
 }
 
+type syscallsPendingKey struct {
+	_    structs.HostLayout
+	Task uint32
+	Sig  uint32
+}
+
+type syscallsPendingVal struct {
+	_          structs.HostLayout
+	Ts         uint64
+	Sender     uint32
+	Pad        uint32
+	SenderComm [16]int8
+}
+
+type syscallsSigKey struct {
+	_        structs.HostLayout
+	Sig      uint32
+	Sender   uint32
+	Receiver uint32
+}
+
+type syscallsSigVal struct {
+	_            structs.HostLayout
+	Generated    uint64
+	Delivered    uint64
+	SenderComm   [16]int8
+	ReceiverComm [16]int8
+}
+
 type syscallsSyscallCfg struct {
 	_     structs.HostLayout
 	Kind  uint8
@@ -105,6 +141,7 @@ type syscallsSyscallCfg struct {
 	OpAlt uint8
 	Arg   uint8
 	Bytes uint8
+	Flags uint8
 }
 
 type syscallsTaskState struct {
@@ -143,6 +180,10 @@ const (
 	syscallsMapOpHist           = "op_hist"
 	syscallsMapOpMapStats       = "op_map_stats"
 	syscallsMapOpStats          = "op_stats"
+	syscallsMapSigHist          = "sig_hist"
+	syscallsMapSigMapStats      = "sig_map_stats"
+	syscallsMapSigPending       = "sig_pending"
+	syscallsMapSigStats         = "sig_stats"
 	syscallsProgFlushTasks      = "flush_tasks"
 	syscallsProgRawSysEnter     = "raw_sys_enter"
 	syscallsProgRawSysExit      = "raw_sys_exit"
@@ -151,6 +192,7 @@ const (
 	syscallsProgTpSysExit       = "tp_sys_exit"
 	syscallsProgTpTaskExit      = "tp_task_exit"
 	syscallsVarUnusedBytesSrc   = "unused_bytes_src"
+	syscallsVarUnusedCfgFlags   = "unused_cfg_flags"
 	syscallsVarUnusedHist       = "unused_hist"
 	syscallsVarUnusedKind       = "unused_kind"
 	syscallsVarUnusedMapStat    = "unused_map_stat"
@@ -216,11 +258,15 @@ type syscallsProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type syscallsMapSpecs struct {
-	CfgByNr    *ebpf.MapSpec `ebpf:"cfg_by_nr"`
-	Inflight   *ebpf.MapSpec `ebpf:"inflight"`
-	OpHist     *ebpf.MapSpec `ebpf:"op_hist"`
-	OpMapStats *ebpf.MapSpec `ebpf:"op_map_stats"`
-	OpStats    *ebpf.MapSpec `ebpf:"op_stats"`
+	CfgByNr     *ebpf.MapSpec `ebpf:"cfg_by_nr"`
+	Inflight    *ebpf.MapSpec `ebpf:"inflight"`
+	OpHist      *ebpf.MapSpec `ebpf:"op_hist"`
+	OpMapStats  *ebpf.MapSpec `ebpf:"op_map_stats"`
+	OpStats     *ebpf.MapSpec `ebpf:"op_stats"`
+	SigHist     *ebpf.MapSpec `ebpf:"sig_hist"`
+	SigMapStats *ebpf.MapSpec `ebpf:"sig_map_stats"`
+	SigPending  *ebpf.MapSpec `ebpf:"sig_pending"`
+	SigStats    *ebpf.MapSpec `ebpf:"sig_stats"`
 }
 
 // syscallsVariableSpecs contains global variables before they are loaded into the kernel.
@@ -228,6 +274,7 @@ type syscallsMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type syscallsVariableSpecs struct {
 	UnusedBytesSrc   *ebpf.VariableSpec `ebpf:"unused_bytes_src"`
+	UnusedCfgFlags   *ebpf.VariableSpec `ebpf:"unused_cfg_flags"`
 	UnusedHist       *ebpf.VariableSpec `ebpf:"unused_hist"`
 	UnusedKind       *ebpf.VariableSpec `ebpf:"unused_kind"`
 	UnusedMapStat    *ebpf.VariableSpec `ebpf:"unused_map_stat"`
@@ -258,11 +305,15 @@ func (o *syscallsObjects) Close() error {
 //
 // It can be passed to loadSyscallsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type syscallsMaps struct {
-	CfgByNr    *ebpf.Map `ebpf:"cfg_by_nr"`
-	Inflight   *ebpf.Map `ebpf:"inflight"`
-	OpHist     *ebpf.Map `ebpf:"op_hist"`
-	OpMapStats *ebpf.Map `ebpf:"op_map_stats"`
-	OpStats    *ebpf.Map `ebpf:"op_stats"`
+	CfgByNr     *ebpf.Map `ebpf:"cfg_by_nr"`
+	Inflight    *ebpf.Map `ebpf:"inflight"`
+	OpHist      *ebpf.Map `ebpf:"op_hist"`
+	OpMapStats  *ebpf.Map `ebpf:"op_map_stats"`
+	OpStats     *ebpf.Map `ebpf:"op_stats"`
+	SigHist     *ebpf.Map `ebpf:"sig_hist"`
+	SigMapStats *ebpf.Map `ebpf:"sig_map_stats"`
+	SigPending  *ebpf.Map `ebpf:"sig_pending"`
+	SigStats    *ebpf.Map `ebpf:"sig_stats"`
 }
 
 func (m *syscallsMaps) Close() error {
@@ -272,6 +323,10 @@ func (m *syscallsMaps) Close() error {
 		m.OpHist,
 		m.OpMapStats,
 		m.OpStats,
+		m.SigHist,
+		m.SigMapStats,
+		m.SigPending,
+		m.SigStats,
 	)
 }
 
@@ -280,6 +335,7 @@ func (m *syscallsMaps) Close() error {
 // It can be passed to loadSyscallsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type syscallsVariables struct {
 	UnusedBytesSrc   *ebpf.Variable `ebpf:"unused_bytes_src"`
+	UnusedCfgFlags   *ebpf.Variable `ebpf:"unused_cfg_flags"`
 	UnusedHist       *ebpf.Variable `ebpf:"unused_hist"`
 	UnusedKind       *ebpf.Variable `ebpf:"unused_kind"`
 	UnusedMapStat    *ebpf.Variable `ebpf:"unused_map_stat"`

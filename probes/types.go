@@ -17,8 +17,9 @@ const (
 	// GroupLife traces the syscalls that create, open, attach and remove IPC
 	// objects: pipe2, mknodat, socket, socketpair, bind, mq_open, shmget, ...
 	GroupLife Group = "life"
-	// GroupSignal traces the signal-sending syscalls and the
-	// signal_generate/signal_deliver tracepoints.
+	// GroupSignal traces the signal-sending syscalls, the
+	// signal_generate/signal_deliver tracepoints and rt_sigtimedwait; with
+	// GroupData, reads of signalfds count the signals they take too.
 	GroupSignal Group = "signal"
 	// GroupPipeIter loads the task_file iterator behind PipeBuffers.
 	GroupPipeIter Group = "pipe_iter"
@@ -132,11 +133,15 @@ type SignalCount struct {
 	ReceiverPID  uint32
 	ReceiverComm string
 	Generated    uint64 // signal_generate events (including ignored ones)
-	Delivered    uint64 // signal_deliver events matched to this sender
+	// Delivered counts this sender's signals delivered to a handler or
+	// default action (signal_deliver), or taken synchronously: returned by
+	// rt_sigtimedwait (sigwaitinfo, sigtimedwait) or read from a signalfd.
+	Delivered uint64
 }
 
-// SignalLatency is the histogram of delivery latency (signal_generate to
-// signal_deliver) of one signal number.
+// SignalLatency is the histogram of delivery latency of one signal number:
+// from signal_generate to signal_deliver, or to the return of the
+// rt_sigtimedwait or signalfd read that took it.
 type SignalLatency struct {
 	Signal    int
 	Histogram Histogram

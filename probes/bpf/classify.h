@@ -43,16 +43,24 @@ static __always_inline struct file *fd_file(struct task_struct *task, __u64 fd)
 	return bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
 }
 
-/* The 10 bytes of "[eventfd]" with its NUL. */
-static __always_inline bool is_eventfd(struct file *f)
+/* The mechanism of an anonymous inode from its name: "[eventfd]", or
+ * "[signalfd]" (signals read from a file descriptor). */
+static __always_inline enum mech anon_mech(struct file *f)
 {
-	char name[10] = {};
+	char name[11] = {};
 	const unsigned char *p = BPF_CORE_READ(f, f_path.dentry, d_name.name);
 
 	bpf_probe_read_kernel(name, sizeof(name), p);
-	return name[0] == '[' && name[1] == 'e' && name[2] == 'v' && name[3] == 'e' &&
-	       name[4] == 'n' && name[5] == 't' && name[6] == 'f' && name[7] == 'd' &&
-	       name[8] == ']' && name[9] == 0;
+	if (name[0] != '[')
+		return MECH_NONE;
+	if (name[1] == 'e' && name[2] == 'v' && name[3] == 'e' && name[4] == 'n' &&
+	    name[5] == 't' && name[6] == 'f' && name[7] == 'd' && name[8] == ']' && name[9] == 0)
+		return MECH_EVENTFD;
+	if (name[1] == 's' && name[2] == 'i' && name[3] == 'g' && name[4] == 'n' &&
+	    name[5] == 'a' && name[6] == 'l' && name[7] == 'f' && name[8] == 'd' && name[9] == ']' &&
+	    name[10] == 0)
+		return MECH_SIGNAL;
+	return MECH_NONE;
 }
 
 /* A tmpfs file is POSIX shared memory when it is a memfd ("memfd:" name) or
@@ -129,14 +137,14 @@ static __always_inline enum mech classify(struct file *f, bool mapped)
 	}
 	/* Character and block devices, directories and links are never IPC.
 	 * Message queues and tmpfs files are regular files; anonymous inodes
-	 * (eventfd) are regular since 6.15 and had no type before. */
+	 * (eventfd, signalfd) are regular since 6.15 and had no type before. */
 	if (mode != S_IFREG && mode != 0)
 		return MECH_NONE;
 	magic = inode->i_sb->s_magic;
 	if (magic == MQUEUE_MAGIC)
 		return MECH_POSIX_MQ;
 	if (magic == ANON_INODE_FS_MAGIC)
-		return is_eventfd(f) ? MECH_EVENTFD : MECH_NONE;
+		return anon_mech(f);
 	if (mapped)
 		return classify_mapped(f);
 	return MECH_NONE;

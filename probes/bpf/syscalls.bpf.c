@@ -11,6 +11,7 @@
 #include "classify.h"
 #include "op_stats.h"
 #include "futex.h"
+#include "signal.h"
 
 /* How a syscall is handled; user space fills syscall_cfg by syscall number. */
 enum kind {
@@ -25,6 +26,8 @@ enum kind {
 	KIND_TEE,      /* tee: args[1] out */
 	KIND_VMSPLICE, /* vmsplice: op for a write end, op_alt for a read end */
 	KIND_MMSG,     /* sendmmsg/recvmmsg: bytes from the mmsghdr array */
+	KIND_SIGWAIT,  /* rt_sigtimedwait: counts as mechanism signal; the
+			  signal it returns is delivered */
 	KIND_FUTEX,    /* shared futex: args[arg] is the futex(2) op (which picks
 			  op or op_alt) or futex2 flags (op_alt 0); counted by
 			  the file mapped at args[0] */
@@ -38,6 +41,12 @@ enum bytes_src {
 			   when the call succeeded */
 };
 
+/* Flags of a syscall_cfg. */
+enum cfg_flags {
+	/* args[1] is the buffer read into: on a signalfd, signal records */
+	CFG_READ_BUF = 1,
+};
+
 struct syscall_cfg {
 	__u8 kind;
 	__u8 mech;
@@ -45,11 +54,13 @@ struct syscall_cfg {
 	__u8 op_alt;
 	__u8 arg;
 	__u8 bytes;
+	__u8 flags;
 };
 
 #define MAX_SYSCALLS 512
 #define MAX_OPS 64
 #define MMSG_MAX 16
+#define SIGINFO_MAX 8
 
 /* Syscall number -> how to handle it (kind 0: not traced). */
 struct {
@@ -77,6 +88,7 @@ const enum mech *unused_mech __attribute__((unused));
 const enum kind *unused_kind __attribute__((unused));
 const enum bytes_src *unused_bytes_src __attribute__((unused));
 const enum op_map *unused_op_map __attribute__((unused));
+const enum cfg_flags *unused_cfg_flags __attribute__((unused));
 
 static __always_inline bool sock_mech(__u64 type, __u8 *mech)
 {
@@ -107,11 +119,14 @@ static __always_inline bool sock_mech(__u64 type, __u8 *mech)
 		case KIND_FD:                                                      \
 			mech = classify(fd_file(task, ARG(c->arg)), false);        \
 			aux = ARG(2);                                              \
+			if (mech == MECH_SIGNAL) /* a signalfd */                  \
+				aux = c->flags & CFG_READ_BUF ? ARG(1) : 0;        \
 			break;                                                     \
 		case KIND_MMSG:                                                    \
 			mech = classify(fd_file(task, ARG(0)), false);             \
 			aux = ARG(1);                                              \
 			break;                                                     \
+		case KIND_SIGWAIT:                                                 \
 		case KIND_FIXED:                                                   \
 			mech = c->mech;                                            \
 			aux = ARG(c->arg);                                         \
@@ -219,6 +234,21 @@ static __always_inline __u64 mmsg_bytes(__u64 vec, long n)
 	return sum;
 }
 
+/* Counts the signals in the struct signalfd_siginfo records (128 bytes,
+ * ssi_signo first) that a read of n bytes from a signalfd returned in buf:
+ * taken from the queue, they never fire signal_deliver. */
+static __always_inline void signalfd_delivered(struct task_struct *task, __u64 buf, long n)
+{
+	for (int i = 0; i < SIGINFO_MAX; i++) {
+		__u32 sig = 0;
+
+		if ((i + 1) * 128 > n)
+			break;
+		bpf_probe_read_user(&sig, sizeof(sig), (void *)(buf + i * 128));
+		sig_delivered(task, sig);
+	}
+}
+
 static __always_inline int on_exit(__u32 nr, long ret)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -243,6 +273,12 @@ static __always_inline int on_exit(__u32 nr, long ret)
 		}
 		if (in->kind == KIND_MMSG)
 			bytes = mmsg_bytes(in->aux, ret);
+		/* A signal taken synchronously: rt_sigtimedwait returns it, a
+		 * signalfd read copies its record. */
+		if (in->kind == KIND_SIGWAIT && ret > 0)
+			sig_delivered(task, ret);
+		if (in->kind == KIND_FD && in->mech == MECH_SIGNAL && in->aux && ret > 0)
+			signalfd_delivered(task, in->aux, ret);
 	}
 
 	idx = (__u32)in->mech * MAX_OPS + in->op;
