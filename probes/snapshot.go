@@ -2,11 +2,12 @@ package probes
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"slices"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
@@ -35,11 +36,12 @@ func (p *Probes) readSyscalls(s *Snapshot) error {
 	if err := p.sys.flushTasks(); err != nil {
 		return fmt.Errorf("flushing the tasks' counters: %w", err)
 	}
-	var key syscallsOpKey
-	var vals []syscallsOpVal
+	cpus, err := ebpf.PossibleCPU()
+	if err != nil {
+		return fmt.Errorf("counting CPUs: %w", err)
+	}
 	entries := uint64(0)
-	it := p.sys.maps.OpStats.Iterate()
-	for it.Next(&key, &vals) {
+	err = readAll(p.sys.maps.OpStats, cpus, func(key syscallsOpKey, vals []syscallsOpVal) {
 		entries++
 		c := OpCounters{Mechanism: mechNames[syscallsMech(key.Mech)], Op: opName(key.Op), PID: key.Pid}
 		for _, v := range vals {
@@ -52,38 +54,28 @@ func (p *Probes) readSyscalls(s *Snapshot) error {
 			}
 		}
 		s.Ops = append(s.Ops, c)
-	}
-	if err := it.Err(); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("reading map op_stats: %w", err)
 	}
-	sort.Slice(s.Ops, func(i, j int) bool {
-		a, b := s.Ops[i], s.Ops[j]
-		if a.PID != b.PID {
-			return a.PID < b.PID
-		}
-		if a.Mechanism != b.Mechanism {
-			return a.Mechanism < b.Mechanism
-		}
-		return a.Op < b.Op
+	slices.SortFunc(s.Ops, func(a, b OpCounters) int {
+		return cmp.Or(cmp.Compare(a.PID, b.PID), cmp.Compare(a.Mechanism, b.Mechanism), cmp.Compare(a.Op, b.Op))
 	})
 
-	var idx uint32
-	var hists []syscallsHist
-	hit := p.sys.maps.OpHist.Iterate()
-	for hit.Next(&idx, &hists) {
+	err = readAll(p.sys.maps.OpHist, cpus, func(idx uint32, hists []syscallsHist) {
 		h := sumHists(hists)
 		if h.Count == 0 {
-			continue
+			return
 		}
 		s.Latency = append(s.Latency, OpLatency{
 			Mechanism: mechNames[syscallsMech(idx/maxOps)], Op: opName(uint8(idx % maxOps)), Histogram: h,
 		})
-	}
-	if err := hit.Err(); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("reading map op_hist: %w", err)
 	}
 
-	stats, err := readMapStats(p.sys.maps.OpMapStats, uint32(syscallsOpMapMAP_COUNT))
+	stats, err := readMapStats(p.sys.maps.OpMapStats, cpus, uint32(syscallsOpMapMAP_COUNT))
 	if err != nil {
 		return fmt.Errorf("reading map op_map_stats: %w", err)
 	}
@@ -95,11 +87,13 @@ func (p *Probes) readSyscalls(s *Snapshot) error {
 }
 
 func (p *Probes) readSignals(s *Snapshot) error {
-	var key signalSigKey
-	var v signalSigVal
+	cpus, err := ebpf.PossibleCPU()
+	if err != nil {
+		return fmt.Errorf("counting CPUs: %w", err)
+	}
 	entries := uint64(0)
-	it := p.sig.SigStats.Iterate()
-	for it.Next(&key, &v) {
+	err = readAll(p.sig.SigStats, 1, func(key signalSigKey, vs []signalSigVal) {
+		v := &vs[0]
 		entries++
 		s.Signals = append(s.Signals, SignalCount{
 			Signal:       int(key.Sig),
@@ -110,25 +104,16 @@ func (p *Probes) readSignals(s *Snapshot) error {
 			Generated:    v.Generated,
 			Delivered:    v.Delivered,
 		})
-	}
-	if err := it.Err(); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("reading map sig_stats: %w", err)
 	}
-	sort.Slice(s.Signals, func(i, j int) bool {
-		a, b := s.Signals[i], s.Signals[j]
-		if a.Signal != b.Signal {
-			return a.Signal < b.Signal
-		}
-		if a.SenderPID != b.SenderPID {
-			return a.SenderPID < b.SenderPID
-		}
-		return a.ReceiverPID < b.ReceiverPID
+	slices.SortFunc(s.Signals, func(a, b SignalCount) int {
+		return cmp.Or(cmp.Compare(a.Signal, b.Signal), cmp.Compare(a.SenderPID, b.SenderPID),
+			cmp.Compare(a.ReceiverPID, b.ReceiverPID))
 	})
 
-	var sig uint32
-	var hists []signalHist
-	hit := p.sig.SigHist.Iterate()
-	for hit.Next(&sig, &hists) {
+	err = readAll(p.sig.SigHist, cpus, func(sig uint32, hists []signalHist) {
 		var h Histogram
 		for _, x := range hists {
 			addHist(&h, x.Buckets[:], x.Count, x.Sum)
@@ -136,12 +121,12 @@ func (p *Probes) readSignals(s *Snapshot) error {
 		if h.Count > 0 {
 			s.SignalLatency = append(s.SignalLatency, SignalLatency{Signal: int(sig), Histogram: h})
 		}
-	}
-	if err := hit.Err(); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("reading map sig_hist: %w", err)
 	}
 
-	stats, err := readMapStats(p.sig.SigMapStats, uint32(signalSigMapMAP_SIG_COUNT))
+	stats, err := readMapStats(p.sig.SigMapStats, cpus, uint32(signalSigMapMAP_SIG_COUNT))
 	if err != nil {
 		return fmt.Errorf("reading map sig_map_stats: %w", err)
 	}
@@ -153,20 +138,19 @@ func (p *Probes) readSignals(s *Snapshot) error {
 
 type mapStat struct{ Inserts, Failures uint64 }
 
-// readMapStats sums a per-CPU array of struct map_stat.
-func readMapStats(m *ebpf.Map, n uint32) ([]mapStat, error) {
+// readMapStats sums a per-CPU array of n struct map_stat.
+func readMapStats(m *ebpf.Map, cpus int, n uint32) ([]mapStat, error) {
 	out := make([]mapStat, n)
-	for i := uint32(0); i < n; i++ {
-		var vals []syscallsMapStat
-		if err := m.Lookup(i, &vals); err != nil {
-			return nil, err
+	err := readAll(m, cpus, func(i uint32, vals []syscallsMapStat) {
+		if i >= n {
+			return
 		}
 		for _, v := range vals {
 			out[i].Inserts += v.Inserts
 			out[i].Failures += v.Failures
 		}
-	}
-	return out, nil
+	})
+	return out, err
 }
 
 // dropped counts the entries an LRU map lost: inserts that failed, plus
