@@ -25,7 +25,16 @@ var (
 		"Whether an eBPF probe is attached (1) or not (0).", []string{"probe"}, nil)
 	probeDroppedDesc = prometheus.NewDesc(namespace+"_probe_dropped_total",
 		"Entries a BPF map lost because it was full.", []string{"map"}, nil)
+	probeHookDesc = prometheus.NewDesc(namespace+"_probe_hook",
+		"The hook of the syscall probes in use (1): tp_btf (one BTF raw tracepoint pair for every syscall) or tracepoint (the per-syscall tracepoints).", []string{"hook"}, nil)
 )
+
+// hookLabels are the label values of ipcwatch_probe_hook, named like the
+// probes of ipcwatch_probe_attached.
+var hookLabels = map[probes.Hook]string{
+	probes.HookRaw:                "tp_btf",
+	probes.HookSyscallTracepoints: "tracepoint",
+}
 
 // processDescs are the per-process families, with or without container_id.
 type processDescs struct {
@@ -101,6 +110,9 @@ func updateProbes(e *Exporter, _ *scrape, ch chan<- prometheus.Metric) error {
 			v = 1
 		}
 		gauge(ch, probeAttachedDesc, v, label(p.Name))
+	}
+	if h, ok := hookLabels[snap.Hook]; ok {
+		gauge(ch, probeHookDesc, 1, h)
 	}
 	for _, d := range snap.Drops {
 		ch <- prometheus.MustNewConstMetric(probeDroppedDesc, prometheus.CounterValue, float64(d.Dropped), label(d.Map))
