@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
@@ -118,6 +119,29 @@ func newBenchWork(b *testing.B) *benchWork {
 	w.add("unrelated-fd", 1, func() float64 { return timed(benchCalls, func() { unix.Write(w.devnull, buf) }) })
 	w.add("regular-file", 1, func() float64 { return timed(benchCalls, func() { unix.Pwrite(w.file, buf, 0) }) })
 	w.add("untraced", 1, func() float64 { return timed(benchCalls, func() { unix.Getppid() }) })
+	// Futex wakes that wake nobody: private (the probes skip them), and
+	// shared in a memfd mapping (the probes look up the mapping).
+	var word uint32
+	w.add("futex-private", 1, func() float64 {
+		return timed(benchCalls, func() {
+			unix.RawSyscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(&word)), futexWake|futexPrivateFlag, 1, 0, 0, 0)
+		})
+	})
+	mfd, err := unix.MemfdCreate("ipcwatch-bench", unix.MFD_CLOEXEC)
+	if err != nil {
+		b.Fatal(err)
+	}
+	shared, err := mapFile(mfd)
+	unix.Close(mfd)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { unix.Munmap(shared) })
+	w.add("futex-shared", 1, func() float64 {
+		return timed(benchCalls, func() {
+			unix.RawSyscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(&shared[0])), futexWake, 1, 0, 0, 0)
+		})
+	})
 	return w
 }
 
@@ -207,7 +231,9 @@ var benchHooks = []string{"raw", "tracepoint", "empty"}
 //   - loop: write and read of a pipe by one thread (no context switch);
 //   - unrelated-fd: write to /dev/null, and regular-file: pwrite to a file
 //     (traced syscalls on files that are no IPC channel);
-//   - untraced: getppid.
+//   - untraced: getppid;
+//   - futex-private: a private FUTEX_WAKE, skipped by the probes, and
+//     futex-shared: a shared one in a memfd mapping, counted as posix_shm.
 func BenchmarkTracedSyscall(b *testing.B) {
 	testutil.RequirePrivileged(b)
 	for _, name := range benchHooks {
