@@ -1,33 +1,12 @@
 package collector
 
 import (
-	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
 	"slices"
 	"testing"
+
+	"github.com/ipcwatch/ipcwatch/internal/testutil"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := "testdata/" + name
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (run go test -update and review the diff):\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
-}
 
 // schemaObjects has one object of every type, some values unknown.
 func schemaObjects() []Object {
@@ -66,7 +45,7 @@ func TestSchemaGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "schema.golden.json", append(got, '\n'))
+	testutil.Golden(t, "schema.golden.json", append(got, '\n'))
 }
 
 func TestSchemaStable(t *testing.T) {

@@ -5,10 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,10 +14,9 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/ipcwatch/ipcwatch/collector"
+	"github.com/ipcwatch/ipcwatch/internal/testutil"
 	"github.com/ipcwatch/ipcwatch/probes"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // fixedInventory serves an inventory read from a fixture.
 type fixedInventory struct{ inv *collector.Inventory }
@@ -121,44 +118,7 @@ func only(name string) map[string]bool {
 
 func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./exporter -update to write it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from %s (go test ./exporter -update rewrites it; review the diff):\n%s", name, path, lineDiff(string(want), got))
-	}
-}
-
-// lineDiff lists the lines only in want (-) and only in got (+).
-func lineDiff(want, got string) string {
-	in := func(s string) map[string]bool {
-		m := map[string]bool{}
-		for _, l := range strings.Split(s, "\n") {
-			m[l] = true
-		}
-		return m
-	}
-	w, g := in(want), in(got)
-	var out []string
-	for _, l := range strings.Split(want, "\n") {
-		if !g[l] {
-			out = append(out, "- "+l)
-		}
-	}
-	for _, l := range strings.Split(got, "\n") {
-		if !w[l] {
-			out = append(out, "+ "+l)
-		}
-	}
-	return strings.Join(out, "\n")
+	testutil.Golden(t, name+".golden", []byte(got))
 }
 
 // TestGolden scrapes each collector alone on the fixtures and compares the

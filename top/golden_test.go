@@ -2,35 +2,12 @@ package top
 
 import (
 	"bytes"
-	"flag"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/ipcwatch/ipcwatch/internal/testutil"
 
 	"github.com/ipcwatch/ipcwatch/collector"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test -update rewrites it); got:\n%s", path, got)
-	}
-}
 
 var testMissing = []collector.Missing{{What: "pipe and fifo queued bytes and capacity", Why: "no BPF pipe buffer source"}}
 
@@ -40,7 +17,7 @@ func TestBatchTextGolden(t *testing.T) {
 	if err := writeText(&b, BuildFrame(testSamples()), testMissing, views, BatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "batch.txt", b.Bytes())
+	testutil.Golden(t, "batch.txt", b.Bytes())
 }
 
 func TestBatchJSONGolden(t *testing.T) {
@@ -51,7 +28,7 @@ func TestBatchJSONGolden(t *testing.T) {
 	if bytes.Count(b.Bytes(), []byte("\n")) != 1 {
 		t.Error("an iteration is not one line")
 	}
-	golden(t, "batch.json", b.Bytes())
+	testutil.Golden(t, "batch.json", b.Bytes())
 }
 
 func TestBatchJSONFilter(t *testing.T) {
@@ -59,5 +36,5 @@ func TestBatchJSONFilter(t *testing.T) {
 	if err := writeJSON(&b, BuildFrame(testSamples()), nil, Filter{PIDs: []int{200}}); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "batch_pid200.json", b.Bytes())
+	testutil.Golden(t, "batch_pid200.json", b.Bytes())
 }

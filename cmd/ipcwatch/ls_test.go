@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"strconv"
 	"strings"
@@ -15,25 +14,6 @@ import (
 	"github.com/ipcwatch/ipcwatch/collector"
 	"github.com/ipcwatch/ipcwatch/internal/testutil"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := "testdata/" + name
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (run go test -update and review the diff):\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
-}
 
 func p64(v uint64) *uint64 { return &v }
 
@@ -69,7 +49,7 @@ func TestLsTableGolden(t *testing.T) {
 	if err := writeTable(&b, objs, peers(objs), 0); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "ls_table.golden", b.Bytes())
+	testutil.Golden(t, "ls_table.golden", b.Bytes())
 
 	b.Reset()
 	if err := writeTable(&b, objs, peers(objs), 120); err != nil {
@@ -80,7 +60,7 @@ func TestLsTableGolden(t *testing.T) {
 			t.Errorf("line of %d runes on a 120-column terminal: %q", n, line)
 		}
 	}
-	golden(t, "ls_table_120.golden", b.Bytes())
+	testutil.Golden(t, "ls_table_120.golden", b.Bytes())
 }
 
 func TestLsJSONGolden(t *testing.T) {
@@ -88,7 +68,7 @@ func TestLsJSONGolden(t *testing.T) {
 	if err := writeJSON(&b, lsObjects()); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "ls.golden.json", b.Bytes())
+	testutil.Golden(t, "ls.golden.json", b.Bytes())
 	var back []map[string]any
 	if err := json.Unmarshal(b.Bytes(), &back); err != nil || len(back) != len(lsObjects()) {
 		t.Fatalf("JSON is not a list of %d objects: %v", len(lsObjects()), err)
