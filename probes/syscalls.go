@@ -129,6 +129,7 @@ var mechNames = map[syscallsMech]string{
 	syscallsMechMECH_SYSV_SEM:       MechSysvSem,
 	syscallsMechMECH_MMAP:           MechMmap,
 	syscallsMechMECH_EVENTFD:        MechEventfd,
+	syscallsMechMECH_TCP:            MechTCP,
 }
 
 // maxOps is MAX_OPS of syscalls.bpf.c: op ids are below it.

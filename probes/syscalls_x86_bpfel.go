@@ -75,7 +75,8 @@ const (
 	syscallsMechMECH_SYSV_SEM       syscallsMech = 11
 	syscallsMechMECH_MMAP           syscallsMech = 12
 	syscallsMechMECH_EVENTFD        syscallsMech = 13
-	syscallsMechMECH_COUNT          syscallsMech = 14
+	syscallsMechMECH_TCP            syscallsMech = 14
+	syscallsMechMECH_COUNT          syscallsMech = 15
 )
 
 type syscallsOpKey struct {

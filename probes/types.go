@@ -8,7 +8,8 @@ type Group string
 // The groups of probes. An empty Options.Groups loads them all.
 const (
 	// GroupData traces the syscalls that move data through an IPC channel:
-	// read/write and friends on pipes, FIFOs, Unix sockets and eventfds,
+	// read/write and friends on pipes, FIFOs, Unix sockets, eventfds and
+	// TCP sockets connected to a loopback address (tcp),
 	// splice/vmsplice/tee, mq_timedsend/mq_timedreceive, msgsnd/msgrcv, semop,
 	// and the shared futexes that wake processes sharing memory (futex_wait
 	// and futex_wake, counted as posix_shm, sysv_shm or mmap by the file
@@ -67,6 +68,9 @@ const (
 	MechSysvSem       = "sysv_sem"
 	MechMmap          = "mmap"
 	MechEventfd       = "eventfd"
+	// MechTCP is TCP between processes of the host: connected sockets
+	// whose peer address is loopback (127.0.0.0/8, ::1, ::ffff:127.x).
+	MechTCP = "tcp"
 )
 
 // Direction says whether an operation moves bytes into a channel or out of it.

@@ -113,18 +113,24 @@ func unixWork(typ int) error {
 	if err != nil {
 		return err
 	}
+	return sendRecvN(fds[0], fds[1])
+}
+
+// sendRecvN sends opsN times opsSize bytes from a to b with sendto and
+// recvfrom, and back with sendmsg and recvmsg.
+func sendRecvN(a, b int) error {
 	buf := make([]byte, opsSize)
 	for range opsN {
-		if err := unix.Sendto(fds[0], buf, 0, nil); err != nil {
+		if err := unix.Sendto(a, buf, 0, nil); err != nil {
 			return err
 		}
-		if n, _, err := unix.Recvfrom(fds[1], buf, 0); err != nil || n != opsSize {
+		if n, _, err := unix.Recvfrom(b, buf, 0); err != nil || n != opsSize {
 			return fmt.Errorf("recvfrom: %d %v", n, err)
 		}
-		if n, err := unix.SendmsgN(fds[1], buf, nil, nil, 0); err != nil || n != opsSize {
+		if n, err := unix.SendmsgN(b, buf, nil, nil, 0); err != nil || n != opsSize {
 			return fmt.Errorf("sendmsg: %d %v", n, err)
 		}
-		if n, _, _, _, err := unix.Recvmsg(fds[0], buf, nil, 0); err != nil || n != opsSize {
+		if n, _, _, _, err := unix.Recvmsg(a, buf, nil, 0); err != nil || n != opsSize {
 			return fmt.Errorf("recvmsg: %d %v", n, err)
 		}
 	}

@@ -1,11 +1,13 @@
 /* Classifies the file behind a file descriptor as an IPC mechanism, from
- * the inode mode, the superblock magic, the socket family and type, and the
- * anonymous inode name. Every read is CO-RE: direct loads through BTF
- * pointers, relocated against the running kernel's BTF. */
+ * the inode mode, the superblock magic, the socket family, type, protocol
+ * and peer address, and the anonymous inode name. Every read is CO-RE:
+ * direct loads through BTF pointers, relocated against the running
+ * kernel's BTF. */
 #ifndef IPCWATCH_CLASSIFY_H
 #define IPCWATCH_CLASSIFY_H
 
 #include "common.h"
+#include <bpf/bpf_endian.h>
 
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
@@ -17,6 +19,9 @@
 #define TMPFS_MAGIC 0x01021994
 #define SB_KERNMOUNT (1 << 22)
 #define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
 #define SOCK_STREAM 1
 #define SOCK_DGRAM 2
 #define SOCK_SEQPACKET 5
@@ -108,9 +113,59 @@ static __always_inline enum mech classify_mapped(struct file *f)
 	return inode->i_sb->s_magic == TMPFS_MAGIC ? tmpfs_mech(f) : MECH_MMAP;
 }
 
+/* loopback_peer says whether the peer address of sk, an AF_INET or AF_INET6
+ * socket, is a loopback address: 127.0.0.0/8, ::1 or ::ffff:127.0.0.0/104.
+ * Only connect and accept set it: it is 0 (or ::) on listening and
+ * unconnected sockets. */
+static __always_inline bool loopback_peer(struct sock *sk, __u16 family)
+{
+	__u32 *a;
+
+	if (family == AF_INET)
+		return bpf_ntohl(sk->__sk_common.skc_daddr) >> 24 == 127;
+	/* Kernels without IPv6 have no skc_v6_daddr. */
+	if (!bpf_core_field_exists(sk->__sk_common.skc_v6_daddr))
+		return false;
+	a = sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32;
+	if (a[0] | a[1])
+		return false;
+	if (!a[2])
+		return a[3] == bpf_htonl(1);
+	return a[2] == bpf_htonl(0xffff) && bpf_ntohl(a[3]) >> 24 == 127;
+}
+
+/* sock_classify returns the mechanism of a socket: unix_* by type for
+ * AF_UNIX, tcp for a TCP socket connected to a loopback address (local IPC
+ * over TCP), MECH_NONE for every other socket. A TCP socket to another host
+ * costs the loads of its family and peer address. */
+static __always_inline enum mech sock_classify(struct file *f)
+{
+	struct socket *sock = bpf_rdonly_cast(f->private_data, bpf_core_type_id_kernel(struct socket));
+	struct sock *sk = sock->sk;
+	__u16 family = sk->__sk_common.skc_family;
+
+	if (family == AF_UNIX) {
+		switch (sock->type) {
+		case SOCK_STREAM: return MECH_UNIX_STREAM;
+		case SOCK_DGRAM: return MECH_UNIX_DGRAM;
+		case SOCK_SEQPACKET: return MECH_UNIX_SEQPACKET;
+		}
+		return MECH_NONE;
+	}
+	if (family != AF_INET && family != AF_INET6)
+		return MECH_NONE;
+	if (!loopback_peer(sk, family))
+		return MECH_NONE;
+	/* UDP, SCTP, MPTCP and raw sockets to loopback are not TCP. */
+	if (sock->type != SOCK_STREAM || sk->sk_protocol != IPPROTO_TCP)
+		return MECH_NONE;
+	return MECH_TCP;
+}
+
 /* classify returns the mechanism of f, or MECH_NONE for files that are not
- * IPC channels (regular files, TCP sockets, terminals, ...). With mapped set
- * it also recognises the shared memory files that mmap maps. */
+ * IPC channels (regular files, TCP sockets to other hosts, terminals, ...).
+ * With mapped set it also recognises the shared memory files that mmap
+ * maps. */
 static __always_inline enum mech classify(struct file *f, bool mapped)
 {
 	struct inode *inode;
@@ -123,18 +178,8 @@ static __always_inline enum mech classify(struct file *f, bool mapped)
 	mode = inode->i_mode & S_IFMT;
 	if (mode == S_IFIFO)
 		return inode->i_sb->s_magic == PIPEFS_MAGIC ? MECH_PIPE : MECH_FIFO;
-	if (mode == S_IFSOCK) {
-		struct socket *sock = bpf_rdonly_cast(f->private_data,
-						      bpf_core_type_id_kernel(struct socket));
-		if (sock->sk->__sk_common.skc_family != AF_UNIX)
-			return MECH_NONE;
-		switch (sock->type) {
-		case SOCK_STREAM: return MECH_UNIX_STREAM;
-		case SOCK_DGRAM: return MECH_UNIX_DGRAM;
-		case SOCK_SEQPACKET: return MECH_UNIX_SEQPACKET;
-		}
-		return MECH_NONE;
-	}
+	if (mode == S_IFSOCK)
+		return sock_classify(f);
 	/* Character and block devices, directories and links are never IPC.
 	 * Message queues and tmpfs files are regular files; anonymous inodes
 	 * (eventfd, signalfd) are regular since 6.15 and had no type before. */

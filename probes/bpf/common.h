@@ -26,6 +26,7 @@ enum mech {
 	MECH_SYSV_SEM,
 	MECH_MMAP,
 	MECH_EVENTFD,
+	MECH_TCP,
 	MECH_COUNT,
 };
 
