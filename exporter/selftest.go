@@ -199,7 +199,7 @@ const controlSlack = 256
 // mechanism, sent n signals, made 4n semaphore operations (sysv_shm), or
 // woke the agent 2n times with a futex in the shared mapping it created
 // with shm_open and mmap (posix_shm) or mmap alone (mmap). It returns nil
-// for the mechanisms that are not traced (tcp).
+// for the mechanisms the probes do not trace.
 func observed(mech string, pid uint32, n, size int, before, after *probes.Snapshot) *bool {
 	var ok bool
 	want := uint64(n * size)
@@ -207,7 +207,8 @@ func observed(mech string, pid uint32, n, size int, before, after *probes.Snapsh
 	case probes.MechSignal:
 		ok = sentSignals(after, pid)-sentSignals(before, pid) == uint64(n)
 	case probes.MechPipe, probes.MechFIFO, probes.MechUnixDgram, probes.MechUnixSeqpacket,
-		probes.MechPosixMQ, probes.MechSysvMsg, probes.MechEventfd:
+		probes.MechPosixMQ, probes.MechSysvMsg, probes.MechEventfd, probes.MechTCP:
+		// Bytes, not calls: a stream read may return part of a message.
 		r, w := moved(after, mech, pid)
 		r0, w0 := moved(before, mech, pid)
 		ok = r-r0 == want && w-w0 == want

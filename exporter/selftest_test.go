@@ -21,7 +21,7 @@ func TestSelfTestRunOnce(t *testing.T) {
 		t.Fatalf("loading probes: %v", err)
 	}
 	defer p.Close()
-	mechs := []string{"pipe", "unix_stream", "signal", "sysv_shm", "posix_shm", "mmap"}
+	mechs := []string{"pipe", "unix_stream", "tcp", "signal", "sysv_shm", "posix_shm", "mmap"}
 	st := NewSelfTest(SelfTestConfig{Mechanisms: mechs, Probes: p, RoundTrips: 100})
 	st.RunOnce(context.Background()) // warm up the runtime's own fds and threads
 	fds, goroutines := testutil.CountFDs(t), runtime.NumGoroutine()

@@ -173,7 +173,7 @@ next:
 var observedMechanisms = map[string]bool{
 	"pipe": true, "fifo": true, "unix_stream": true, "unix_dgram": true, "unix_seqpacket": true,
 	"posix_mq": true, "sysv_msg": true, "eventfd": true, "signal": true, "sysv_shm": true,
-	"posix_shm": true, "mmap": true,
+	"posix_shm": true, "mmap": true, "tcp": true,
 }
 
 // TestAgentEndToEnd runs the agent as root, makes a child write known
