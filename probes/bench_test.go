@@ -53,9 +53,11 @@ type benchWork struct {
 	ping, pong     [2]int
 	loop           [2]int
 	devnull, file  int
+	tcpLoop        [2]int // a 127.0.0.1 connection: counted as tcp
+	tcpRemote      [2]int // a 192.0.2.1 connection: not counted
 	names          []string
 	runs           []func() float64
-	syscallsPerRun []int
+	syscallsPerRun []int // syscalls each run makes
 }
 
 // newBenchWork pins the caller to CPU 0 and starts the ping-pong child,
@@ -88,10 +90,24 @@ func newBenchWork(b *testing.B) *benchWork {
 	if w.devnull, err = unix.Open("/dev/null", unix.O_WRONLY|unix.O_CLOEXEC, 0); err != nil {
 		b.Fatal(err)
 	}
+	// Both TCP connections live in a private network namespace, the
+	// remote one on an address of its lo that is no loopback address.
+	err = inPrivateNetns(func() error {
+		var err error
+		if w.tcpLoop[0], w.tcpLoop[1], err = tcpConn(in4(loop4), in4(loop4)); err != nil {
+			return err
+		}
+		w.tcpRemote[0], w.tcpRemote[1], err = tcpConn(in4(remote4), in4(remote4))
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.Cleanup(func() {
 		unix.Close(w.ping[1])
 		cmd.Wait()
-		for _, fd := range []int{w.pong[0], w.loop[0], w.loop[1], w.devnull} {
+		for _, fd := range []int{w.pong[0], w.loop[0], w.loop[1], w.devnull,
+			w.tcpLoop[0], w.tcpLoop[1], w.tcpRemote[0], w.tcpRemote[1]} {
 			unix.Close(fd)
 		}
 	})
@@ -104,25 +120,38 @@ func newBenchWork(b *testing.B) *benchWork {
 		return float64(time.Since(start).Nanoseconds()) / float64(n)
 	}
 	// Each workload reports ns per syscall of the kind it measures.
-	w.add("pingpong", 4, func() float64 {
+	w.add("pingpong", 4*benchRoundTrips, func() float64 {
 		return timed(benchRoundTrips, func() {
 			unix.Write(w.ping[1], buf)
 			unix.Read(w.pong[0], buf)
 		}) / 4
 	})
-	w.add("loop", 2, func() float64 {
+	w.add("loop", 2*benchCalls, func() float64 {
 		return timed(benchCalls, func() {
 			unix.Write(w.loop[1], buf)
 			unix.Read(w.loop[0], buf)
 		}) / 2
 	})
-	w.add("unrelated-fd", 1, func() float64 { return timed(benchCalls, func() { unix.Write(w.devnull, buf) }) })
-	w.add("regular-file", 1, func() float64 { return timed(benchCalls, func() { unix.Pwrite(w.file, buf, 0) }) })
-	w.add("untraced", 1, func() float64 { return timed(benchCalls, func() { unix.Getppid() }) })
+	w.add("unrelated-fd", benchCalls, func() float64 { return timed(benchCalls, func() { unix.Write(w.devnull, buf) }) })
+	w.add("regular-file", benchCalls, func() float64 { return timed(benchCalls, func() { unix.Pwrite(w.file, buf, 0) }) })
+	// One byte written to a TCP connection and read at its other end, by
+	// one thread.
+	for _, c := range []struct {
+		name string
+		fds  [2]int
+	}{{"tcp-loopback", w.tcpLoop}, {"tcp-remote", w.tcpRemote}} {
+		w.add(c.name, 2*benchRoundTrips, func() float64 {
+			return timed(benchRoundTrips, func() {
+				unix.Write(c.fds[0], buf)
+				unix.Read(c.fds[1], buf)
+			}) / 2
+		})
+	}
+	w.add("untraced", benchCalls, func() float64 { return timed(benchCalls, func() { unix.Getppid() }) })
 	// Futex wakes that wake nobody: private (the probes skip them), and
 	// shared in a memfd mapping (the probes look up the mapping).
 	var word uint32
-	w.add("futex-private", 1, func() float64 {
+	w.add("futex-private", benchCalls, func() float64 {
 		return timed(benchCalls, func() {
 			unix.RawSyscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(&word)), futexWake|futexPrivateFlag, 1, 0, 0, 0)
 		})
@@ -137,7 +166,7 @@ func newBenchWork(b *testing.B) *benchWork {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { unix.Munmap(shared) })
-	w.add("futex-shared", 1, func() float64 {
+	w.add("futex-shared", benchCalls, func() float64 {
 		return timed(benchCalls, func() {
 			unix.RawSyscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(&shared[0])), futexWake, 1, 0, 0, 0)
 		})
@@ -160,6 +189,13 @@ type hookUnderTest struct {
 }
 
 func syscallHook(b *testing.B, hook Hook) *hookUnderTest {
+	if hook == "baseline" {
+		// An older build of the raw hook, to compare with in the same run.
+		path := os.Getenv(benchBaselineEnv)
+		loadSyscallsSpec = func() (*ebpf.CollectionSpec, error) { return ebpf.LoadCollectionSpec(path) }
+		defer func() { loadSyscallsSpec = loadSyscalls }()
+		hook = HookRaw
+	}
 	s, _, err := openSyscalls([]Group{GroupData, GroupLife, GroupSignal}, hook, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -219,7 +255,18 @@ func hookByName(b *testing.B, name string) *hookUnderTest {
 	return syscallHook(b, Hook(name))
 }
 
-var benchHooks = []string{"raw", "tracepoint", "empty"}
+// benchBaselineEnv names an environment variable that may hold the path of
+// an older syscalls_x86_bpfel.o: the benchmarks then measure it as the hook
+// "baseline" too, next to the current one.
+const benchBaselineEnv = "IPCWATCH_BENCH_BASELINE"
+
+var benchHooks = func() []string {
+	hooks := []string{"raw", "tracepoint", "empty"}
+	if os.Getenv(benchBaselineEnv) != "" {
+		hooks = append(hooks, "baseline")
+	}
+	return hooks
+}()
 
 // BenchmarkTracedSyscall measures the time the probes add to a syscall, per
 // hook ("empty" is a tp_btf pair that does nothing: the floor of the raw
@@ -231,6 +278,9 @@ var benchHooks = []string{"raw", "tracepoint", "empty"}
 //   - loop: write and read of a pipe by one thread (no context switch);
 //   - unrelated-fd: write to /dev/null, and regular-file: pwrite to a file
 //     (traced syscalls on files that are no IPC channel);
+//   - tcp-loopback: write and read of a 127.0.0.1 TCP connection by one
+//     thread (counted as tcp), and tcp-remote: the same to 192.0.2.1, an
+//     address of a private network namespace's lo (not counted);
 //   - untraced: getppid;
 //   - futex-private: a private FUTEX_WAKE, skipped by the probes, and
 //     futex-shared: a shared one in a memfd mapping, counted as posix_shm.
@@ -286,88 +336,4 @@ func median(xs []float64) float64 {
 	s := slices.Clone(xs)
 	slices.Sort(s)
 	return s[len(s)/2]
-}
-
-// BenchmarkProgramRunTime reports what the kernel's BPF statistics measure
-// per run of the enter program plus the exit program (sum of the two
-// averages) minus the same for an empty tp_btf pair, which leaves the time
-// the programs' bodies take. Every hook is attached at once, and each
-// iteration runs the workloads of BenchmarkTracedSyscall but the ping-pong.
-// Other processes' syscalls run the programs too (share-* says which part of
-// the runs were the workload's).
-func BenchmarkProgramRunTime(b *testing.B) {
-	testutil.RequirePrivileged(b)
-	w := newBenchWork(b)
-	hooks := map[string]*hookUnderTest{}
-	for _, name := range benchHooks {
-		hooks[name] = hookByName(b, name)
-		if err := hooks[name].attach(); err != nil {
-			b.Fatal(err)
-		}
-	}
-	stats, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
-	if err != nil {
-		b.Skipf("enabling BPF statistics: %v", err)
-	}
-	defer stats.Close()
-	type sample struct{ runtime, runs uint64 }
-	read := func(h *hookUnderTest) []sample {
-		var out []sample
-		for _, prog := range h.progs {
-			st, err := prog.Stats()
-			if err != nil {
-				b.Fatal(err)
-			}
-			out = append(out, sample{uint64(st.Runtime), st.RunCount})
-		}
-		return out
-	}
-	perRun := map[string][][]float64{}
-	share := map[string][]float64{}
-	b.ResetTimer()
-	for range b.N {
-		for j, run := range w.runs {
-			if w.names[j] == "pingpong" {
-				continue
-			}
-			before := map[string][]sample{}
-			for name, h := range hooks {
-				before[name] = read(h)
-			}
-			run()
-			for name, h := range hooks {
-				after := read(h)
-				ns, runs := 0.0, uint64(0)
-				for k := range after {
-					if n := after[k].runs - before[name][k].runs; n > 0 {
-						ns += float64(after[k].runtime-before[name][k].runtime) / float64(n)
-						runs += n
-					}
-				}
-				if perRun[name] == nil {
-					perRun[name] = make([][]float64, len(w.runs))
-				}
-				perRun[name][j] = append(perRun[name][j], ns)
-				if name == "raw" {
-					share[w.names[j]] = append(share[w.names[j]],
-						float64(w.syscallsPerRun[j]*benchCalls*2)/float64(runs))
-				}
-			}
-		}
-	}
-	b.StopTimer()
-	for j, wname := range w.names {
-		if wname == "pingpong" {
-			continue
-		}
-		floor := median(perRun["empty"][j])
-		if wname == "loop" {
-			b.ReportMetric(floor, "ns/empty-pair")
-		}
-		b.ReportMetric(median(perRun["raw"][j])-floor, "ns/"+wname+"-raw")
-		if wname != "untraced" {
-			b.ReportMetric(median(perRun["tracepoint"][j])-floor, "ns/"+wname+"-tracepoint")
-		}
-		b.ReportMetric(median(share[wname]), "share-"+wname)
-	}
 }

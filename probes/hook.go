@@ -31,6 +31,10 @@ type syscallProbes struct {
 // it fail as it does on kernels without BTF.
 var attachTracing = link.AttachTracing
 
+// loadSyscallsSpec returns the syscall probes' BPF spec; a variable so that
+// benchmarks can compare with an older build of it.
+var loadSyscallsSpec = loadSyscalls
+
 // loadSyscalls loads and attaches the syscall probes of groups with hook.
 // HookAuto tries HookRaw and falls back to HookSyscallTracepoints when the
 // tp_btf programs do not load or attach (no kernel BTF, old kernel).
@@ -61,7 +65,7 @@ func (p *Probes) loadSyscalls(groups []Group, hook Hook) error {
 // counted). It returns nil syscallProbes only when nothing loaded; otherwise
 // what attached works, and the error joins one error per probe that did not.
 func openSyscalls(groups []Group, hook Hook, sigMaps map[string]*ebpf.Map) (*syscallProbes, []ProbeStatus, error) {
-	spec, err := loadSyscalls()
+	spec, err := loadSyscallsSpec()
 	if err != nil {
 		err = fmt.Errorf("loading the syscalls BPF spec: %w", err)
 		return nil, []ProbeStatus{{Name: "syscalls", Error: err.Error()}}, err
