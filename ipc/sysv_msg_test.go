@@ -21,7 +21,7 @@ func TestSysVMsg(t *testing.T) {
 			t.Errorf("got %v, want EIDRM", err)
 		}
 	})
-	t.Run("no allocation", func(t *testing.T) { checkNoAllocation(t, "sysv_msg") })
+	t.Run("no allocation", func(t *testing.T) { checkNoGarbage(t, "sysv_msg", 64) })
 }
 
 func TestSysVMsgSizeAboveLimitIsAnError(t *testing.T) {
@@ -43,7 +43,7 @@ func TestSysVMsgSizeAboveLimitIsAnError(t *testing.T) {
 	if limit != "/proc/sys/kernel/msgmax" {
 		return
 	}
-	creator, peer := joinInProcess(t, "sysv_msg", max, time.Second)
+	creator, peer, _ := connectInProcess(t, "sysv_msg", max, time.Second)
 	msg, buf := make([]byte, max), make([]byte, max)
 	if err := errors.Join(creator.Send(msg), peer.Recv(buf)); err != nil {
 		t.Fatalf("a message of msgmax bytes: %v", err)

@@ -2,7 +2,6 @@ package ipc
 
 import (
 	"errors"
-	"io"
 	"os"
 	"strings"
 	"testing"
@@ -12,123 +11,6 @@ import (
 // Checks shared by the tests of the socket mechanisms (unix_stream,
 // unix_dgram, unix_seqpacket, tcp) and eventfd. Each drives both ends of a
 // real channel from this process.
-
-// connectInProcess makes a channel of mechanism name, joins it from this same
-// process and, where the mechanism needs it, accepts the connection. The
-// channel is closed, and checked to leave nothing, at the test's end.
-func connectInProcess(t *testing.T, name string, size int, timeout time.Duration) (creator, peer Endpoint, ch *Channel) {
-	t.Helper()
-	m, err := Lookup(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ch, err = newChannel(name, size, timeout); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for _, ep := range []Endpoint{peer, creator} {
-			if ep != nil {
-				if err := ep.Close(); err != nil {
-					t.Errorf("closing endpoint: %v", err)
-				}
-			}
-		}
-		if err := ch.Close(); err != nil {
-			t.Errorf("closing channel: %v", err)
-		}
-		if left := ownLeftovers(t, os.Getpid()); len(left) > 0 {
-			t.Errorf("left behind: %v", left)
-		}
-	})
-	if creator, err = m.Create(ch); err != nil {
-		t.Fatalf("creating %s channel: %v", name, err)
-	}
-	if peer, err = m.Join(ch); err != nil {
-		t.Fatalf("joining %s channel: %v", name, err)
-	}
-	if a, ok := creator.(Accepter); ok {
-		if err := a.Accept(ch); err != nil {
-			t.Fatalf("accepting: %v", err)
-		}
-	}
-	return creator, peer, ch
-}
-
-// roundTrip sends msg from one end, receives it at the other and checks it.
-// The send runs concurrently, as a large message may not fit the channel.
-func roundTrip(t *testing.T, from, to Endpoint, msg []byte) {
-	t.Helper()
-	sent := make(chan error, 1)
-	go func() { sent <- from.Send(msg) }()
-	buf := make([]byte, len(msg))
-	if err := to.Recv(buf); err != nil {
-		t.Fatalf("receiving %d bytes: %v", len(msg), err)
-	}
-	if err := <-sent; err != nil {
-		t.Fatalf("sending %d bytes: %v", len(msg), err)
-	}
-	if string(buf) != string(msg) {
-		t.Fatalf("a %d-byte message arrived altered", len(msg))
-	}
-}
-
-func pattern(size int) []byte {
-	b := make([]byte, size)
-	for i := range b {
-		b[i] = byte(i*7 + 3)
-	}
-	return b
-}
-
-// checkRecvDeadline: a receive on an idle channel fails with
-// os.ErrDeadlineExceeded after about the channel's timeout.
-func checkRecvDeadline(t *testing.T, name string, size int) {
-	creator, _, _ := connectInProcess(t, name, size, shortTimeout)
-	start := time.Now()
-	err := creator.Recv(make([]byte, size))
-	waited := time.Since(start)
-	if !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("got %v, want os.ErrDeadlineExceeded", err)
-	}
-	if waited < shortTimeout/2 || waited > 10*shortTimeout {
-		t.Errorf("gave up after %v with a timeout of %v", waited, shortTimeout)
-	}
-}
-
-// checkPeerClosed: once the peer's end is closed, a receive ends at once with
-// io.ErrUnexpectedEOF, however far away the timeout.
-func checkPeerClosed(t *testing.T, name string) {
-	creator, peer, _ := connectInProcess(t, name, 64, time.Hour)
-	peer.Close()
-	done := make(chan error, 1)
-	go func() { done <- creator.Recv(make([]byte, 64)) }()
-	select {
-	case err := <-done:
-		if !errors.Is(err, io.ErrUnexpectedEOF) {
-			t.Errorf("got %v, want io.ErrUnexpectedEOF", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Recv still blocked 10s after the peer closed its end")
-	}
-}
-
-// checkNoGarbage: the measured loop allocates nothing.
-func checkNoGarbage(t *testing.T, name string, size int) {
-	creator, peer, _ := connectInProcess(t, name, size, time.Second)
-	msg, buf := make([]byte, size), make([]byte, size)
-	var err error
-	allocs := testing.AllocsPerRun(100, func() {
-		if err == nil {
-			err = errors.Join(creator.Send(msg), peer.Recv(buf), peer.Send(buf), creator.Recv(buf))
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if allocs != 0 {
-		t.Errorf("%v allocations per round trip", allocs)
-	}
-}
 
 // unixSocketListed tells whether /proc/net/unix shows a socket bound to name
 // (an abstract name starts with "@" there).
